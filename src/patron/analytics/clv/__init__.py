@@ -1,0 +1,44 @@
+"""Customer lifetime value: buy-till-you-die purchase models and a spend model.
+
+Pure numpy/scipy; no database, no pandas. The usual pipeline:
+
+    summary = summarize(transactions, customer_col=..., date_col=..., amount_col=...,
+                        calibration_end=..., freq="W")
+    purchases = fit_bgnbd(summary.frequency, summary.recency, summary.T)
+    spend = fit_gamma_gamma(summary.frequency, summary.monetary_value)
+    p_alive = purchases.probability_alive(summary.frequency, summary.recency, summary.T)
+    next_year = purchases.expected_purchases(52, summary.frequency, summary.recency, summary.T)
+    value = customer_lifetime_value(purchases, summary.frequency, summary.recency, summary.T,
+                                    spend.expected_spend(summary.frequency, summary.monetary_value),
+                                    horizon=12, discount_rate=0.01, freq="W")
+
+Models: BG/NBD (Fader, Hardie & Lee 2005), Pareto/NBD (Schmittlein, Morrison & Colombo
+1987, in the formulation of Fader & Hardie 2005), Gamma-Gamma spend (Fader & Hardie
+2013). Each ``fit_*`` returns a frozen dataclass holding the parameters and the full
+log-likelihood of the fitting data (a sum over customers, in the data's units).
+Results are estimates (float64), never amounts to book.
+"""
+
+from .bgnbd import BGNBDModel, bgnbd_log_likelihood, fit_bgnbd
+from .gamma_gamma import GammaGammaModel, fit_gamma_gamma, gamma_gamma_log_likelihood
+from .pareto_nbd import ParetoNBDModel, fit_pareto_nbd, pareto_nbd_log_likelihood
+from .summary import FREQUENCIES, RFMSummary, summarize
+from .value import PERIODS_PER_MONTH, PurchaseModel, customer_lifetime_value
+
+__all__ = [
+    "FREQUENCIES",
+    "PERIODS_PER_MONTH",
+    "BGNBDModel",
+    "GammaGammaModel",
+    "ParetoNBDModel",
+    "PurchaseModel",
+    "RFMSummary",
+    "bgnbd_log_likelihood",
+    "customer_lifetime_value",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "fit_pareto_nbd",
+    "gamma_gamma_log_likelihood",
+    "pareto_nbd_log_likelihood",
+    "summarize",
+]

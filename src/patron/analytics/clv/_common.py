@@ -1,0 +1,174 @@
+"""Shared plumbing for the CLV models: input checks, row compression, the optimiser.
+
+Every model is fitted by maximum likelihood on log-parameters (so they stay positive)
+with L-BFGS-B and an analytic or finite-difference gradient. The optimiser works on the
+*mean* negative log-likelihood (well scaled whatever the number of customers); the
+reported ``log_likelihood`` is always the full sum over customers, in the time and money
+units of the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize
+
+FloatArray = npt.NDArray[np.float64]
+ArrayLike = npt.ArrayLike
+
+#: Bounds on every log-parameter: parameters stay within [e^-30, e^30] so that no
+#: intermediate value overflows while the optimiser explores.
+LOG_PARAM_BOUND = 30.0
+
+
+def as_float_array(values: ArrayLike, name: str) -> FloatArray:
+    """``values`` as a 1-d float64 array (a copy only when needed)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def check_rfm(
+    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Validate (frequency, recency, T) in the buy-till-you-die conventions.
+
+    frequency: repeat purchases (integer >= 0); recency: time of the last purchase
+    measured from the first (0 when frequency is 0); T: age, time from the first
+    purchase to the end of the calibration period (T >= recency).
+    """
+    x = as_float_array(frequency, "frequency")
+    t_x = as_float_array(recency, "recency")
+    age = as_float_array(T, "T")
+    x, t_x, age = np.broadcast_arrays(x, t_x, age)
+    if np.any(x < 0) or np.any(x != np.floor(x)):
+        raise ValueError("frequency must hold non-negative integers (repeat purchases)")
+    if np.any(t_x < 0):
+        raise ValueError("recency must be non-negative")
+    if np.any(t_x > age * (1 + 1e-12) + 1e-12):
+        raise ValueError("recency cannot exceed T (the customer's age)")
+    if np.any((x == 0) & (t_x != 0)):
+        raise ValueError("recency must be 0 for customers with frequency 0")
+    return x, np.minimum(t_x, age), age
+
+
+def check_weights(weights: ArrayLike | None, size: int) -> FloatArray:
+    """Per-row counts (how many customers a row stands for); ones when not given."""
+    if weights is None:
+        return np.ones(size)
+    w = np.broadcast_to(as_float_array(weights, "weights"), (size,)).astype(np.float64)
+    if np.any(w < 0):
+        raise ValueError("weights must be non-negative")
+    return w
+
+
+def compress_rows(*columns: FloatArray, weights: FloatArray) -> tuple[list[FloatArray], FloatArray]:
+    """Merge identical rows of ``columns``, summing their weights.
+
+    With discrete data (weeks, days) a million customers collapse to a few thousand
+    distinct (frequency, recency, T) triples; the log-likelihood of the merged rows,
+    weighted by their counts, is exactly the full sum over customers.
+    """
+    n = weights.size
+    if n == 0:
+        return list(columns), weights
+    order = np.lexsort(columns[::-1])
+    sorted_cols = [c[order] for c in columns]
+    new_group = np.zeros(n, dtype=bool)
+    new_group[0] = True
+    for c in sorted_cols:
+        new_group[1:] |= c[1:] != c[:-1]
+    starts = np.flatnonzero(new_group)
+    counts = np.add.reduceat(weights[order], starts)
+    return [c[starts] for c in sorted_cols], counts
+
+
+def worth_compressing(*columns: FloatArray, sample: int = 4096) -> bool:
+    """Cheap guess whether rows repeat enough for :func:`compress_rows` to pay off."""
+    n = columns[0].size
+    if n <= sample:
+        return n > 1
+    idx = np.linspace(0, n - 1, sample).astype(np.int64)
+    sub = [c[idx] for c in columns]
+    _, kept = compress_rows(*sub, weights=np.ones(sample))
+    return kept.size < 0.5 * sample
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """Raw optimiser result: fitted parameters, summed log-likelihood, diagnostics."""
+
+    params: FloatArray
+    log_likelihood: float
+    converged: bool
+    iterations: int
+    message: str
+
+
+def maximise(
+    neg_mean_ll: Callable[[FloatArray], tuple[float, FloatArray]] | Callable[[FloatArray], float],
+    start: Sequence[float],
+    total_weight: float,
+    *,
+    analytic_gradient: bool,
+    max_iterations: int = 500,
+) -> FitOutcome:
+    """Minimise the mean negative log-likelihood over log-parameters.
+
+    ``neg_mean_ll`` takes log-parameters and returns the mean negative log-likelihood
+    (with its gradient when ``analytic_gradient``). Tolerances are tight so that the
+    summed log-likelihood of a million customers is within ~1e-3 of the optimum.
+    """
+    x0 = np.log(np.asarray(start, dtype=np.float64))
+    bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * x0.size
+    options: dict[str, Any] = {
+        "maxiter": max_iterations,
+        "ftol": 1e-15,
+        "gtol": 1e-10,
+        "maxcor": 20,
+    }
+    if not analytic_gradient:
+        options["eps"] = 1e-7
+        options["gtol"] = 1e-8
+    result = minimize(
+        neg_mean_ll,
+        x0,
+        jac=analytic_gradient,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options=options,
+    )
+    fun = float(result.fun)
+    if not np.isfinite(fun):
+        raise FloatingPointError("log-likelihood is not finite at the fitted parameters")
+    # L-BFGS-B may stop in its line search once at the optimum to rounding: that is
+    # convergence too, when the gradient of the mean log-likelihood is negligible.
+    gradient = np.asarray(getattr(result, "jac", np.zeros(1)), dtype=np.float64)
+    converged = bool(result.success) or float(np.max(np.abs(gradient))) < 1e-5
+    return FitOutcome(
+        params=np.exp(result.x),
+        log_likelihood=-fun * total_weight,
+        converged=converged,
+        iterations=int(result.nit),
+        message=str(result.message),
+    )
+
+
+def x_groups(x: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Distinct repeat-purchase counts and their total weights.
+
+    Terms of the likelihood that depend on frequency alone (gamma and digamma
+    functions) are evaluated once per distinct frequency instead of once per customer.
+    """
+    xs, inverse = np.unique(x, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=weights, minlength=xs.size)
+    return xs, np.asarray(counts, dtype=np.float64)

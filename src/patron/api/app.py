@@ -1,0 +1,48 @@
+"""The FastAPI application factory. Each domain contributes its own router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from patron import __version__
+from patron.access.service import KeyVerifier
+from patron.api.errors import install_error_handlers
+from patron.core.db import Database, get_database
+
+
+def create_app(database: Database | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Patron",
+        version=__version__,
+        description="Loyalty and retention: members, events, points, rewards, analytics.",
+    )
+    app.state.database = database or get_database()
+    app.state.key_verifier = KeyVerifier()
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list[APIRouter]:
+    """Import routers lazily so a domain's import errors point at that domain."""
+    from importlib import import_module
+
+    routers = []
+    for module in (
+        "patron.program.routes",
+        "patron.members.routes",
+        "patron.events.routes",
+        "patron.ledger.routes",
+    ):
+        try:
+            routers.append(import_module(module).router)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return routers

@@ -1,0 +1,133 @@
+"""Bulk writes for the ingest hot path.
+
+PostgreSQL gets ``COPY`` for inserts and one ``UPDATE ... FROM unnest()`` for
+updates (a single round trip for a thousand rows); SQLite, which runs
+in-process, gets the driver's ``executemany`` with values converted here once
+per column type, skipping SQLAlchemy's per-value processing, which costs more
+than SQLite's own work. Rows are dicts keyed by column name; every row of one
+call has the same keys. Values are converted exactly as the column types
+would convert them (see ``UTCDateTime``), so the ORM reads them back as usual.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Table, insert, text
+from sqlalchemy.orm import Session
+
+from patron.core.db import UTCDateTime
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _dbapi(session: Session) -> Any:
+    return session.connection().connection.dbapi_connection
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
+def _json(value: Any) -> Any:
+    if value is None:
+        return None
+    if not value:
+        return "{}" if isinstance(value, dict) else "[]"
+    return _ENCODER.encode(value)
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """The text ``UTCDateTime`` stores on SQLite (``SQLITE_DATETIME_FORMAT``), made fast."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC and value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _converters(
+    table: Table, columns: list[str], sqlite: bool
+) -> list[Callable[[Any], Any] | None]:
+    out: list[Callable[[Any], Any] | None] = []
+    for name in columns:
+        col_type = table.c[name].type
+        if isinstance(col_type, JSON):
+            out.append(_json)
+        elif sqlite and isinstance(col_type, UTCDateTime):
+            out.append(_sqlite_time)
+        else:
+            out.append(None)
+    return out
+
+
+def _tuples(
+    table: Table, columns: list[str], rows: Sequence[dict[str, Any]], sqlite: bool
+) -> list[list[Any]]:
+    convert = _converters(table, columns, sqlite)
+    plain = [c for c, f in zip(columns, convert, strict=True) if f is None]
+    if len(plain) == len(columns):
+        return [[row[c] for c in columns] for row in rows]
+    plan = [(c, f) for c, f in zip(columns, convert, strict=True)]
+    return [[row[c] if f is None else f(row[c]) for c, f in plan] for row in rows]
+
+
+# Below this many rows COPY's set-up costs more than it saves (a single API event).
+COPY_THRESHOLD = 20
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if len(rows) < COPY_THRESHOLD and _is_postgres(session):
+        session.execute(insert(table), list(rows))
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    if not _is_postgres(session):
+        marks = ", ".join("?" for _ in columns)
+        _dbapi(session).executemany(
+            f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+            _tuples(table, columns, rows, sqlite=True),
+        )
+        return
+    cursor = _dbapi(session).cursor()
+    with cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for values in _tuples(table, columns, rows, sqlite=False):
+            copy.write_row(values)
+
+
+_PG_TYPES = {"BIGINT": "bigint", "INTEGER": "integer", "VARCHAR": "text", "TEXT": "text"}
+
+
+def _pg_array_type(table: Table, column: str) -> str:
+    col_type = table.c[column].type
+    if isinstance(col_type, UTCDateTime):
+        return "timestamptz[]"
+    name = col_type.compile(dialect=None).split("(")[0].upper()
+    return _PG_TYPES.get(name, "text") + "[]"
+
+
+def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    """``UPDATE table SET col = row[col] WHERE table.key = row[key]`` for every row."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != key]
+    if not _is_postgres(session):
+        sets = ", ".join(f'"{c}" = ?' for c in columns)
+        values = _tuples(table, [*columns, key], rows, sqlite=True)
+        _dbapi(session).executemany(f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?', values)
+        return
+    everything = [key, *columns]
+    sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
+    unnest = ", ".join(f"CAST(:{c} AS {_pg_array_type(table, c)})" for c in everything)
+    names = ", ".join(f'"{c}"' for c in everything)
+    sql = (
+        f'UPDATE "{table.name}" AS t SET {sets} FROM unnest({unnest}) AS v({names}) '
+        f'WHERE t."{key}" = v."{key}"'
+    )
+    session.execute(text(sql), {c: [row[c] for row in rows] for c in everything})

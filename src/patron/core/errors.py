@@ -1,0 +1,74 @@
+"""The one family of errors Patron raises on purpose.
+
+Each maps to an HTTP status (see ``api/errors.py``) and a CLI exit code. ``field``
+names the offending input (``lines[2].quantity``) so a caller can fix it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PatronError(Exception):
+    status_code = 400
+    exit_code = 1
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+    def to_problem(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://patron.dev/problems/{self.code}",
+            "title": self.title,
+            "status": self.status_code,
+            "detail": self.detail,
+        }
+        if self.field is not None:
+            body["field"] = self.field
+        body.update(self.extra)
+        return body
+
+    @property
+    def code(self) -> str:
+        name = type(self).__name__
+        return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+class InvalidInput(PatronError):
+    status_code = 422
+    exit_code = 2
+    title = "Invalid input"
+
+
+class NotFound(PatronError):
+    status_code = 404
+    exit_code = 3
+    title = "Not found"
+
+
+class Conflict(PatronError):
+    status_code = 409
+    exit_code = 4
+    title = "Conflict"
+
+
+class InsufficientPoints(PatronError):
+    status_code = 409
+    exit_code = 5
+    title = "Insufficient points"
+
+
+class Unauthorized(PatronError):
+    status_code = 401
+    exit_code = 6
+    title = "Unauthorized"
+
+
+class Forbidden(PatronError):
+    status_code = 403
+    exit_code = 6
+    title = "Forbidden"

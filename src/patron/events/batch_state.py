@@ -1,0 +1,291 @@
+"""What a batch needs to know beyond the event: cap usage, rule budgets and
+the purchases its refunds refer to. Loaded in bulk, updated in memory while
+the batch is scored, saved in bulk.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from patron.core.bulk import insert_rows
+from patron.core.db import table_of
+from patron.core.errors import InvalidInput, NotFound
+from patron.core.money import format_money, to_minor
+from patron.events.models import Event
+from patron.events.refunds import RefundState, apply_refund, points_to_take_back
+from patron.ledger.models import LedgerEntry, RuleBudget, RuleUsage
+from patron.ledger.service import ensure_budget_rows, reverse_points
+from patron.program.schema import Program
+from patron.rules.periods import period_key
+from patron.rules.types import AwardPoints
+
+if TYPE_CHECKING:
+    from patron.events.ingest import MemberState, Row
+
+
+@dataclass
+class PurchaseRef:
+    external_id: str
+    member_id: int
+    event_id: int | None  # None while the purchase is in this same batch
+    occurred_at: datetime
+    skus: list[str]
+    state: RefundState
+    row: Row | None = None
+
+
+class BudgetContention(Exception):
+    """A concurrent batch used the budget this batch counted on; rerun it with locks."""
+
+
+class BatchState:
+    """Budgets are read optimistically: the batch adds what it gave with one atomic
+    ``UPDATE ... RETURNING`` at the end, and only if that overshoots a budget is the
+    batch rerun holding the budget rows (``lock_budgets``). Batches far from a
+    budget therefore never wait for each other."""
+
+    def __init__(self, program: Program, lock_budgets: bool = False) -> None:
+        self.program = program
+        self.lock_budgets = lock_budgets
+        self.budget_limits = {r.id: r.budget for r in program.rules if r.budget is not None}
+        self.budget_given: dict[str, int] = defaultdict(int)
+        self.usage: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
+        self.usage_stored: set[tuple[int, str, str]] = set()
+        self.usage_changed: set[tuple[int, str, str]] = set()
+        self.budgets: dict[str, int] = {}
+        self.budgets_stored: set[str] = set()
+        self.budgeted = {r.id for r in program.rules if r.budget is not None}
+        self.purchases: dict[str, PurchaseRef] = {}
+        self.touched_purchases: dict[int, PurchaseRef] = {}
+
+    @classmethod
+    def load(
+        cls,
+        session: Session,
+        program: Program,
+        rows: list[Row],
+        members: Mapping[int, MemberState],
+        *,
+        lock_budgets: bool = False,
+    ) -> BatchState:
+        state = cls(program, lock_budgets)
+        state._load_usage(session, rows)
+        state._load_budgets(session)
+        state._load_purchases(session, rows)
+        return state
+
+    # -- caps and budgets ---------------------------------------------------
+    def _load_usage(self, session: Session, rows: list[Row]) -> None:
+        capped = [r for r in self.program.rules if r.cap is not None]
+        if not capped or not rows:
+            return
+        tz = ZoneInfo(self.program.timezone)
+        pers = {r.cap.per for r in capped if r.cap is not None}
+        keys = {period_key(per, row.occurred_at, tz) for per in pers for row in rows}
+        query = select(RuleUsage).where(
+            RuleUsage.member_id.in_({row.member_id for row in rows}),
+            RuleUsage.rule_id.in_([r.id for r in capped]),
+            RuleUsage.period_key.in_(keys),
+        )
+        for u in session.scalars(query):
+            self.usage[u.member_id][(u.rule_id, u.period_key)] = u.points
+            self.usage_stored.add((u.member_id, u.rule_id, u.period_key))
+
+    def _load_budgets(self, session: Session) -> None:
+        if not self.budgeted:
+            return
+        query = select(RuleBudget).where(RuleBudget.rule_id.in_(self.budgeted))
+        if self.lock_budgets:
+            query = query.with_for_update()
+        for b in session.scalars(query):
+            self.budgets[b.rule_id] = b.awarded
+            self.budgets_stored.add(b.rule_id)
+
+    def usage_view(self, member_id: int) -> Mapping[tuple[str, str], int]:
+        return self.usage.get(member_id, {})
+
+    def record_award(self, member_id: int, award: AwardPoints) -> None:
+        if award.period_key is not None:
+            key = (award.rule_id, award.period_key)
+            mine = self.usage[member_id]
+            mine[key] = mine.get(key, 0) + award.points
+            self.usage_changed.add((member_id, award.rule_id, award.period_key))
+        if award.rule_id in self.budgeted:
+            self.budgets[award.rule_id] = self.budgets.get(award.rule_id, 0) + award.points
+            self.budget_given[award.rule_id] += award.points
+
+    def save(self, session: Session) -> None:
+        new: list[dict[str, Any]] = []
+        old: list[dict[str, Any]] = []
+        for member_id, usage in self.usage.items():
+            for (rule, key), points in usage.items():
+                if (member_id, rule, key) not in self.usage_changed:
+                    continue
+                row = {"rule_id": rule, "member_id": member_id, "period_key": key, "points": points}
+                (old if (member_id, rule, key) in self.usage_stored else new).append(row)
+        insert_rows(session, table_of(RuleUsage), new)
+        if old:
+            table = table_of(RuleUsage)
+            session.execute(
+                update(table)
+                .where(
+                    table.c.rule_id == bindparam("r"),
+                    table.c.member_id == bindparam("m"),
+                    table.c.period_key == bindparam("k"),
+                )
+                .values(points=bindparam("p")),
+                [
+                    {"r": u["rule_id"], "m": u["member_id"], "k": u["period_key"], "p": u["points"]}
+                    for u in old
+                ],
+                execution_options={"synchronize_session": False},
+            )
+        missing = sorted(r for r in self.budget_given if r not in self.budgets_stored)
+        if missing:
+            ensure_budget_rows(session, missing)
+        for rule, given in sorted(self.budget_given.items()):
+            total = session.scalar(
+                update(RuleBudget)
+                .where(RuleBudget.rule_id == rule)
+                .values(awarded=RuleBudget.awarded + given)
+                .returning(RuleBudget.awarded)
+            )
+            if total is not None and total > self.budget_limits[rule]:
+                raise BudgetContention(rule)
+
+    # -- refunds ------------------------------------------------------------
+    def _load_purchases(self, session: Session, rows: list[Row]) -> None:
+        wanted = {r.event.refund_of for r in rows if r.event.type == "refund" and r.event.refund_of}
+        if not wanted:
+            return
+        found = {
+            e.id: e
+            for e in session.scalars(
+                select(Event).where(Event.external_id.in_(wanted), Event.type == "purchase")
+            )
+        }
+        earlier: dict[int, list[Any]] = defaultdict(list)
+        for refund in session.scalars(select(Event).where(Event.refund_of_id.in_(found))):
+            earlier[refund.refund_of_id or 0].append(refund)
+        for e in found.values():
+            lines = e.lines or []
+            state = RefundState(
+                e.amount, [li["quantity"] for li in lines], [li["unit_price"] for li in lines]
+            )
+            for refund in earlier[e.id]:
+                state.refunded_amount += refund.amount
+                for li in refund.lines or []:
+                    state.refunded_quantities[li["line"]] += li["quantity"]
+            self.purchases[e.external_id] = PurchaseRef(
+                e.external_id, e.member_id, e.id, e.occurred_at, [li["sku"] for li in lines], state
+            )
+
+    def remember_purchase(self, row: Row) -> None:
+        if row.event.type != "purchase" or row.facts is None:
+            return
+        lines = row.facts.lines
+        self.purchases[row.event.external_id] = PurchaseRef(
+            row.event.external_id,
+            row.member_id,
+            None,
+            row.occurred_at,
+            [li.sku for li in lines],
+            RefundState(
+                row.facts.amount, [li.quantity for li in lines], [li.unit_price for li in lines]
+            ),
+            row=row,
+        )
+
+    def check_refund(self, row: Row) -> None:
+        ev = row.event
+        ref = self.purchases.get(ev.refund_of or "")
+        if ref is None:
+            raise NotFound(f"no purchase with external_id {ev.refund_of}", field="refund_of")
+        if ref.member_id != row.member_id:
+            raise InvalidInput("the refunded purchase belongs to another member", field="refund_of")
+        if row.occurred_at < ref.occurred_at:
+            raise InvalidInput("a refund cannot happen before its purchase", field="occurred_at")
+        before = ref.state.copy()
+        amount = to_minor(ev.amount, self.program.currency) if ev.amount is not None else None
+        trial = ref.state.copy()
+        refunded, lines = apply_refund(
+            trial, ref.skus, [(li.sku, li.quantity) for li in ev.lines] or None, amount
+        )
+        ref.state = trial
+        row.refund = {
+            "amount": refunded,
+            "lines": lines,
+            "purchase_id": ref.event_id,
+            "ref": ref,
+            "before": before,
+            "after": trial.copy(),
+        }
+
+    def reverse(self, session: Session, row: Row, at: datetime) -> None:
+        """Take back the points the refunded part of the purchase earned."""
+        assert row.refund is not None and row.event_id is not None
+        ref: PurchaseRef = row.refund["ref"]
+        purchase_id = (
+            ref.event_id if ref.event_id is not None else (ref.row.event_id if ref.row else None)
+        )
+        assert purchase_id is not None
+        awards = [
+            (a["points"], a["basis"])
+            for entry_awards in session.scalars(
+                select(LedgerEntry.awards).where(
+                    LedgerEntry.event_id == purchase_id, LedgerEntry.kind == "earn"
+                )
+            )
+            for a in entry_awards or []
+        ]
+        owed = points_to_take_back(awards, row.refund["after"]) - points_to_take_back(
+            awards, row.refund["before"]
+        )
+        what = _refund_words(row.refund, self.program.currency)
+        explanation = (
+            f"-{owed} pts: {what} of {ref.external_id}"
+            if owed
+            else f"0 pts: {what} of {ref.external_id} (no points to take back)"
+        )
+        reverse_points(
+            session,
+            row.member_id,
+            owed,
+            refund_event_id=row.event_id,
+            purchase_event_id=purchase_id,
+            explanation=explanation,
+            at=at,
+            program=self.program,
+        )
+        row.points = -owed
+        from patron.events.schemas import AwardOut
+
+        row.awards = [AwardOut(rule_id=None, points=-owed, explanation=explanation)]
+        session.execute(
+            update(Event)
+            .where(Event.id == row.event_id)
+            .values(points=-owed, refund_of_id=purchase_id)
+        )
+        session.execute(
+            update(Event)
+            .where(Event.id == purchase_id)
+            .values(refunded_amount=row.refund["after"].refunded_amount)
+        )
+
+
+def _refund_words(refund: dict[str, Any], currency: str) -> str:
+    after: RefundState = refund["after"]
+    if refund["lines"] and not after.full:
+        items = ", ".join(f"{li['quantity']} x {li['sku']}" for li in refund["lines"])
+        return f"refund of {items}"
+    if after.full and refund["before"].refunded_amount == 0:
+        return "full refund"
+    return f"refund of {format_money(refund['amount'], currency)}"

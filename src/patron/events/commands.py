@@ -1,0 +1,61 @@
+"""``patron import events FILE``: CSV or JSON Lines through the real engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from patron.core.db import get_database
+from patron.events.importer import ImportReport, import_file
+
+app = typer.Typer(help="Import data files.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("events")
+def events(
+    file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file of events.")],
+    batch_size: Annotated[int, typer.Option(help="Events per transaction.")] = 1000,
+    show_errors: Annotated[int, typer.Option(help="How many rejected rows to list.")] = 20,
+) -> None:
+    """Import events; bad rows are reported by line number and good rows still land."""
+    if not file.exists():
+        console.print(f"[red]no such file: {file}")
+        raise typer.Exit(2)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(f"Importing {file.name}", total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = import_file(get_database(), file, batch_size=batch_size, on_progress=advance)
+    _print_report(report, show_errors)
+    if report.rejected and not report.accepted and not report.duplicates:
+        raise typer.Exit(1)
+
+
+def _print_report(report: ImportReport, show_errors: int) -> None:
+    table = Table("accepted", "duplicates", "rejected", "points posted", "events/s")
+    table.add_row(
+        str(report.accepted),
+        str(report.duplicates),
+        str(report.rejected),
+        str(report.points),
+        f"{report.rate:,.0f}",
+    )
+    console.print(table)
+    for line, field, detail in report.errors[:show_errors]:
+        console.print(f"  line {line}: [yellow]{field or '-'}[/]: {detail}")
+    if len(report.errors) > show_errors:
+        console.print(f"  ... and {len(report.errors) - show_errors} more")

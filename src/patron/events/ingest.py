@@ -1,0 +1,460 @@
+"""Batch ingestion: event -> rules -> effects -> ledger, in one transaction.
+
+Batch-first by design: a single ``POST /v1/events`` is a batch of one. Each
+row is validated on its own (a bad row is rejected with its reason and the
+good rows still land); everything a batch writes is written with a handful
+of bulk statements, which is what lets an import score thousands of events
+a second.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from patron.core.bulk import insert_rows, update_rows
+from patron.core.clock import now
+from patron.core.db import table_of
+from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
+from patron.core.ids import reserve_ids
+from patron.events.batch_state import BatchState, BudgetContention
+from patron.events.models import Event
+from patron.events.schemas import AwardOut, BatchResult, EventIn, EventResult
+from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
+from patron.ledger.posting import Earning, load_accounts, post_earnings
+from patron.ledger.schemas import MAX_POINTS
+from patron.members.bulk import enrol_many
+from patron.members.models import Member
+from patron.program.schema import Program
+from patron.program.service import require_program
+from patron.rules.engine import evaluate
+from patron.rules.types import EventFacts, MemberFacts
+
+EVENTS = table_of(Event)
+MEMBERS = table_of(Member)
+
+
+@dataclass
+class MemberState:
+    id: int
+    status: str
+    attributes: dict[str, Any]
+    purchase_count: int
+    last_activity_at: datetime | None
+    changed: bool = False
+
+
+@dataclass
+class Row:
+    """One event on its way through the batch."""
+
+    index: int
+    event: EventIn
+    hash: str
+    occurred_at: datetime
+    member_id: int = 0
+    facts: EventFacts | None = None
+    awards: list[AwardOut] = field(default_factory=list)
+    earning: Earning | None = None
+    refund: dict[str, Any] | None = None
+    event_id: int | None = None
+    points: int = 0
+
+
+def ingest(session: Session, raw_rows: Sequence[Any], *, at: datetime | None = None) -> BatchResult:
+    """Ingest ``raw_rows`` (dicts or EventIn); returns one result per row, in order."""
+    at = at or now()
+    version, program = require_program(session)
+    if not any(rule.budget is not None for rule in program.rules):
+        return _Batch(session, program, version, at).run(raw_rows)
+    try:
+        with session.begin_nested():
+            return _Batch(session, program, version, at).run(raw_rows)
+    except BudgetContention:
+        return _Batch(session, program, version, at, lock_budgets=True).run(raw_rows)
+
+
+class _Batch:
+    def __init__(
+        self,
+        session: Session,
+        program: Program,
+        version: int,
+        at: datetime,
+        lock_budgets: bool = False,
+    ) -> None:
+        self.session, self.program, self.version, self.at = session, program, version, at
+        self.lock_budgets = lock_budgets
+        self.results: list[EventResult] = []
+        self.rows: list[Row] = []
+
+    # -- the pipeline -------------------------------------------------------
+    def run(self, raw_rows: Sequence[Any]) -> BatchResult:
+        self.results = [
+            EventResult(index=i, external_id="", status="rejected") for i in range(len(raw_rows))
+        ]
+        parsed = self._parse(raw_rows)
+        fresh = self._drop_duplicates(parsed)
+        self._resolve_members(fresh)
+        self._score(fresh)
+        self._write()
+        accepted = sum(r.status == "accepted" for r in self.results)
+        dupes = sum(r.status == "duplicate" for r in self.results)
+        return BatchResult(
+            accepted=accepted,
+            duplicates=dupes,
+            rejected=len(self.results) - accepted - dupes,
+            results=self.results,
+        )
+
+    def _reject(self, index: int, error: PatronError) -> None:
+        result = self.results[index]
+        result.status, result.error = "rejected", error.to_problem()
+
+    def _parse(self, raw_rows: Sequence[Any]) -> list[Row]:
+        rows = []
+        for i, raw in enumerate(raw_rows):
+            if isinstance(raw, dict) and isinstance(raw.get("external_id"), str):
+                self.results[i].external_id = raw["external_id"]
+            try:
+                event = parse_row(raw)
+                self.results[i].external_id = event.external_id
+                check_shape(event, self.program.currency, self.at)
+            except PatronError as exc:
+                self._reject(i, exc)
+                continue
+            rows.append(Row(i, event, payload_hash(event), event.occurred_at or self.at))
+        return rows
+
+    def _drop_duplicates(self, rows: list[Row]) -> list[Row]:
+        """Retries return the first result; the same id with another payload is a 409."""
+        known = (
+            {
+                r.external_id: r
+                for r in self.session.execute(
+                    select(
+                        Event.id,
+                        Event.external_id,
+                        Event.payload_hash,
+                        Event.member_id,
+                        Event.points,
+                        Event.program_version,
+                        Event.occurred_at,
+                    ).where(Event.external_id.in_({row.event.external_id for row in rows}))
+                )
+            }
+            if rows
+            else {}
+        )
+        awards = self._stored_awards([k.id for k in known.values()])
+        first_in_batch: dict[str, Row] = {}
+        fresh = []
+        for row in rows:
+            ext = row.event.external_id
+            stored = known.get(ext)
+            twin = first_in_batch.get(ext)
+            if stored is not None or twin is not None:
+                first_hash = stored.payload_hash if stored is not None else twin.hash  # type: ignore[union-attr]
+                same = first_hash == row.hash
+                if not same:
+                    self._reject(
+                        row.index,
+                        Conflict(
+                            f"event {ext} was already received with a different payload",
+                            field="external_id",
+                        ),
+                    )
+                    continue
+                res = self.results[row.index]
+                res.status = "duplicate"
+                if stored is not None:
+                    res.event_id, res.member_id, res.points = (
+                        stored.id,
+                        stored.member_id,
+                        stored.points,
+                    )
+                    res.program_version, res.occurred_at = (
+                        stored.program_version,
+                        stored.occurred_at,
+                    )
+                    res.awards = awards.get(stored.id, [])
+                continue
+            first_in_batch[ext] = row
+            fresh.append(row)
+        self._twins = first_in_batch
+        return fresh
+
+    def _stored_awards(self, event_ids: list[int]) -> dict[int, list[AwardOut]]:
+        """The awards a stored event earned (or the reversal it made), for replies to retries."""
+        from patron.ledger.models import LedgerEntry
+
+        out: dict[int, list[AwardOut]] = defaultdict(list)
+        if event_ids:
+            for eid, rule, pts, text, awards in self.session.execute(
+                select(
+                    LedgerEntry.event_id,
+                    LedgerEntry.rule_id,
+                    LedgerEntry.points,
+                    LedgerEntry.explanation,
+                    LedgerEntry.awards,
+                )
+                .where(LedgerEntry.event_id.in_(event_ids))
+                .order_by(LedgerEntry.id)
+            ):
+                if awards:
+                    out[eid].extend(
+                        AwardOut(
+                            rule_id=a["rule_id"], points=a["points"], explanation=a["explanation"]
+                        )
+                        for a in awards
+                    )
+                else:
+                    out[eid].append(AwardOut(rule_id=rule, points=pts, explanation=text))
+        return out
+
+    def _resolve_members(self, rows: list[Row]) -> None:
+        by_id = {r.event.member_id for r in rows if r.event.member_id is not None}
+        by_ext = {r.event.member_external_id for r in rows if r.event.member_external_id}
+        columns = (
+            Member.id,
+            Member.external_id,
+            Member.status,
+            Member.attributes,
+            Member.purchase_count,
+            Member.last_activity_at,
+        )
+        # Two indexed look-ups (an OR of both would scan the table on SQLite); none if empty.
+        by_pk: dict[int, Any] = {}
+        wanted = [Member.id.in_(by_id)] if by_id else []
+        wanted += [Member.external_id.in_(by_ext)] if by_ext else []
+        for condition in wanted:
+            for m in self.session.execute(select(*columns).where(condition)):
+                by_pk[m.id] = m
+        found = list(by_pk.values())
+        ext_to_id = {m.external_id: m.id for m in found if m.external_id}
+        known_ids = {m.id for m in found}
+        enrol: dict[str, datetime] = {}
+        for row in rows:
+            ext = row.event.member_external_id
+            if ext and ext not in ext_to_id and self._may_enrol(row):
+                enrol[ext] = min(enrol.get(ext, row.occurred_at), row.occurred_at)
+        new_ids = enrol_many(self.session, enrol, self.at)
+        ext_to_id.update(new_ids)
+        self.members = {
+            m.id: MemberState(
+                m.id, m.status, dict(m.attributes or {}), m.purchase_count, m.last_activity_at
+            )
+            for m in found
+        }
+        for mid in new_ids.values():
+            self.members[mid] = MemberState(mid, "active", {}, 0, None, changed=True)
+            known_ids.add(mid)
+        for row in rows:
+            self._assign_member(row, ext_to_id, known_ids)
+        live = sorted({r.member_id for r in rows if r.member_id})
+        self.accounts = load_accounts(self.session, live)
+
+    def _may_enrol(self, row: Row) -> bool:
+        if row.event.type == "signup":
+            return True
+        return row.event.type != "refund" and self.program.unknown_members == "enrol"
+
+    def _assign_member(self, row: Row, ext_to_id: dict[str, int], known: set[int]) -> None:
+        ev = row.event
+        if ev.member_external_id is not None:
+            mid = ext_to_id.get(ev.member_external_id)
+            if mid is None:
+                why = (
+                    "refunds never enrol members"
+                    if ev.type == "refund"
+                    else "this program rejects events from unknown members"
+                )
+                self._reject(
+                    row.index,
+                    NotFound(
+                        f"no member with external_id {ev.member_external_id}; {why}",
+                        field="member_external_id",
+                    ),
+                )
+                return
+            if ev.member_id is not None and ev.member_id != mid:
+                self._reject(
+                    row.index,
+                    InvalidInput(
+                        "member_id and member_external_id name different members", field="member_id"
+                    ),
+                )
+                return
+        else:
+            mid = ev.member_id or 0
+            if mid not in known:
+                self._reject(row.index, NotFound(f"no member with id {mid}", field="member_id"))
+                return
+        row.member_id = mid
+
+    # -- scoring ------------------------------------------------------------
+    def _score(self, rows: list[Row]) -> None:
+        live = [r for r in rows if r.member_id]
+        self.state = BatchState.load(
+            self.session, self.program, live, self.members, lock_budgets=self.lock_budgets
+        )
+        self.accepted: list[Row] = []
+        for row in live:
+            try:
+                if row.event.type == "refund":
+                    self.state.check_refund(row)
+                else:
+                    self._evaluate(row)
+            except PatronError as exc:
+                self._reject(row.index, exc)
+                continue
+            member = self.members[row.member_id]
+            if member.last_activity_at is None or row.occurred_at > member.last_activity_at:
+                member.last_activity_at, member.changed = row.occurred_at, True
+            self.accepted.append(row)
+
+    def _evaluate(self, row: Row) -> None:
+        member = self.members[row.member_id]
+        row.facts = to_facts(row.event, self.program.currency, row.occurred_at)
+        facts = MemberFacts(
+            member_id=member.id,
+            status=member.status,
+            attributes=member.attributes,
+            purchase_count=member.purchase_count,
+            rule_usage=self.state.usage_view(member.id),
+        )
+        evaluation = evaluate(self.program, row.facts, facts, budgets_used=self.state.budgets)
+        awards = [a for a in evaluation.effects if a.points > 0]
+        total = sum(a.points for a in awards)
+        if total > MAX_POINTS:
+            raise InvalidInput(
+                f"this event would earn {total} points, more than the {MAX_POINTS} "
+                "one event may earn",
+                field="amount",
+            )
+        for award in awards:
+            self.state.record_award(member.id, award)
+            row.awards.append(
+                AwardOut.model_construct(  # values are the engine's own: no checks
+                    rule_id=award.rule_id, points=award.points, explanation=award.explanation
+                )
+            )
+        row.points = total
+        if awards:
+            # One entry and one lot per event; the awards it is made of travel with it.
+            row.earning = Earning(
+                member_id=member.id,
+                points=row.points,
+                explanation="; ".join(a.explanation for a in awards),
+                earned_at=row.occurred_at,
+                available_at=self.program.available_at(row.occurred_at),
+                expires_at=self.program.expires_at(row.occurred_at),
+                rule_id=awards[0].rule_id if len(awards) == 1 else None,
+                awards=[
+                    {
+                        "rule_id": a.rule_id,
+                        "points": a.points,
+                        "explanation": a.explanation,
+                        "basis": None
+                        if a.basis is None
+                        else {str(k): v for k, v in a.basis.items()},
+                    }
+                    for a in awards
+                ],
+            )
+        if row.event.type == "purchase":
+            member.purchase_count += 1
+            member.changed = True
+        self.state.remember_purchase(row)
+
+    # -- writing ------------------------------------------------------------
+    def _write(self) -> None:
+        rows = self.accepted
+        if not rows:
+            return
+        ids = reserve_ids(self.session, EVENTS, len(rows))
+        earnings = []
+        for row, event_id in zip(rows, ids, strict=True):
+            row.event_id = event_id
+            if row.earning is not None:
+                row.earning.event_id = event_id
+                earnings.append(row.earning)
+        insert_rows(self.session, EVENTS, [self._event_row(r) for r in rows])
+        post_earnings(self.session, earnings, self.accounts, self.at)
+        self.state.save(self.session)
+        self._save_members()
+        for row in rows:
+            if row.event.type == "refund":
+                self.state.reverse(self.session, row, self.at)
+        for row in rows:
+            res = self.results[row.index]
+            res.status, res.event_id, res.member_id = "accepted", row.event_id, row.member_id
+            res.points, res.awards, res.program_version = row.points, row.awards, self.version
+            res.occurred_at = row.occurred_at
+        for res in self.results:  # in-batch repeats answer like the row they repeat
+            twin = self._twins.get(res.external_id)
+            if res.status == "duplicate" and res.event_id is None and twin is not None:
+                first = self.results[twin.index]
+                res.event_id, res.member_id, res.points = (
+                    first.event_id,
+                    first.member_id,
+                    first.points,
+                )
+                res.awards, res.program_version = first.awards, first.program_version
+                res.occurred_at = first.occurred_at
+
+    def _event_row(self, row: Row) -> dict[str, Any]:
+        ev = row.event
+        refund = row.refund or {}
+        return {
+            "id": row.event_id,
+            "external_id": ev.external_id,
+            "type": ev.type,
+            "name": ev.name,
+            "member_id": row.member_id,
+            "occurred_at": row.occurred_at,
+            "received_at": self.at,
+            "amount": refund.get("amount", row.facts.amount if row.facts else 0),
+            "currency": self.program.currency,
+            "channel": ev.channel,
+            "store": ev.store,
+            "lines": refund.get("lines")
+            or [
+                {
+                    "sku": li.sku,
+                    "category": li.category,
+                    "quantity": li.quantity,
+                    "unit_price": li.unit_price,
+                }
+                for li in (row.facts.lines if row.facts else ())
+            ],
+            "attributes": ev.attributes,
+            "refund_of_id": refund.get("purchase_id"),
+            "refunded_amount": 0,
+            "payload_hash": row.hash,
+            "program_version": self.version,
+            "points": row.points,
+        }
+
+    def _save_members(self) -> None:
+        changed = [m for m in self.members.values() if m.changed]
+        if changed:
+            update_rows(
+                self.session,
+                MEMBERS,
+                "id",
+                [
+                    {
+                        "id": m.id,
+                        "purchase_count": m.purchase_count,
+                        "last_activity_at": m.last_activity_at,
+                    }
+                    for m in sorted(changed, key=lambda m: m.id)
+                ],
+            )

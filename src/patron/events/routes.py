@@ -1,0 +1,77 @@
+"""HTTP: send events one at a time or in batches; read them back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Response
+from sqlalchemy import select
+
+from patron.api.deps import Caller, require
+from patron.core.errors import NotFound, PatronError
+from patron.core.pagination import MAX_ID
+from patron.events.ingest import ingest
+from patron.events.models import Event
+from patron.events.schemas import BatchResult, EventBatchIn, EventIn, EventResult
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+
+class _Rejected(PatronError):
+    """Re-raises a row's problem with the status it was given."""
+
+    def __init__(self, problem: dict[str, Any]) -> None:
+        super().__init__(problem.get("detail", "rejected"), field=problem.get("field"))
+        self.status_code = int(problem.get("status", 422))
+        self.title = problem.get("title", "Rejected")
+        self._problem = problem
+
+    def to_problem(self) -> dict[str, Any]:
+        return self._problem
+
+
+@router.post(
+    "",
+    response_model=EventResult,
+    status_code=201,
+    responses={200: {"description": "A retry of an event already received"}},
+)
+def post_event(
+    event: EventIn, response: Response, caller: Caller = Depends(require("pos"))
+) -> EventResult:
+    """Score one event and post its points.
+
+    A retry with the same ``external_id`` and body returns the first result (200);
+    the same ``external_id`` with another body is a 409."""
+    with caller.db.unit_of_work() as session:
+        result = ingest(session, [event]).results[0]
+    if result.status == "rejected":
+        raise _Rejected(result.error or {})
+    if result.status == "duplicate":
+        response.status_code = 200
+    return result
+
+
+@router.post("/batch", response_model=BatchResult)
+def post_batch(batch: EventBatchIn, caller: Caller = Depends(require("pos"))) -> BatchResult:
+    """Up to 5,000 events in one transaction. Each row is accepted, a duplicate, or rejected
+    with its reason; rejected rows write nothing and the good rows still land."""
+    with caller.db.unit_of_work() as session:
+        return ingest(session, batch.events)
+
+
+@router.get("/{event_id}")
+def get_event(
+    event_id: int = Path(ge=1, le=MAX_ID, description="The event's id."),
+    caller: Caller = Depends(require("read")),
+) -> dict[str, Any]:
+    """One stored event, as scored: its member, amount in minor units, lines and points."""
+    with caller.db.unit_of_work() as session:
+        event = session.scalar(select(Event).where(Event.id == event_id))
+        if event is None:
+            raise NotFound(f"no event with id {event_id}", field="event_id")
+        return {
+            c.name: getattr(event, c.key)
+            for c in Event.__table__.columns
+            if c.name != "payload_hash"
+        }

@@ -1,0 +1,117 @@
+"""Event request and response bodies."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+MAX_ID = 2**63 - 1
+
+
+def check_storable(value: Any, path: str) -> None:
+    """Refuse NUL characters and non-finite numbers at any depth; the error's
+    ``ctx.path`` names the exact place (``attributes.score``)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PydanticCustomError(
+                "unstorable", "{path} contains a NUL character", {"path": path}
+            )
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise PydanticCustomError(
+                "unstorable", "{path} must be a finite number", {"path": path}
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(key, path)
+            check_storable(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            check_storable(item, f"{path}[{n}]")
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("sku", "category", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
+        check_storable(value, info.field_name or "line")
+        return value
+
+    sku: str = Field(min_length=1, max_length=100)
+    category: str | None = Field(default=None, max_length=100)
+    quantity: int = Field(gt=0, le=1_000_000)
+    unit_price: Decimal | None = Field(default=None, ge=0, max_digits=18)
+
+
+class EventIn(BaseModel):
+    """One thing a customer did.
+
+    The member is named by ``member_id`` (Patron's id) or ``member_external_id``
+    (yours). Money is a decimal string or number in the program currency;
+    ``amount`` defaults to the sum of the lines.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str = Field(min_length=1, max_length=200)
+    type: Literal["purchase", "refund", "signup", "custom"]
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    member_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    member_external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    occurred_at: AwareDatetime | None = None
+    amount: Decimal | None = Field(default=None, ge=0, max_digits=18)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    channel: str | None = Field(default=None, max_length=50)
+    store: str | None = Field(default=None, max_length=100)
+    lines: list[LineIn] = Field(default_factory=list, max_length=1000)
+    refund_of: str | None = Field(default=None, min_length=1, max_length=200)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse what no database column can store: NUL characters, NaN, infinities."""
+        check_storable(value, info.field_name or "body")
+        return value
+
+
+class EventBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Rows are validated one by one so a bad row is reported and good rows still land.
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=5000)
+
+
+class AwardOut(BaseModel):
+    rule_id: str | None
+    points: int
+    explanation: str
+
+
+class EventResult(BaseModel):
+    """What happened to one event. ``status`` is accepted, duplicate or rejected."""
+
+    index: int = 0
+    external_id: str
+    status: Literal["accepted", "duplicate", "rejected"]
+    event_id: int | None = None
+    member_id: int | None = None
+    program_version: int | None = None
+    points: int = 0
+    awards: list[AwardOut] = Field(default_factory=list)
+    error: dict[str, Any] | None = None
+    occurred_at: datetime | None = None
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[EventResult]

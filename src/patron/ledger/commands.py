@@ -1,0 +1,26 @@
+"""``patron jobs run``: release pending points and expire what is due."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from patron.core.clock import now
+from patron.core.db import get_database
+from patron.ledger.jobs import run_jobs
+from patron.program.service import current_program
+
+app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("run")
+def run() -> None:
+    """Run the ledger jobs once (schedule it, e.g. hourly, with cron or a timer)."""
+    with get_database().unit_of_work() as session:
+        found = current_program(session)
+        report = run_jobs(session, now(), found[1] if found else None)
+    console.print(
+        f"Released {report.released_lots} lots; expired {report.expired_points} points "
+        f"in {report.expired_lots} lots of {report.members_touched} members."
+    )

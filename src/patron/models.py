@@ -1,0 +1,31 @@
+"""Import every table so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from patron.access.models import ApiKey
+from patron.core.db import Base
+from patron.core.idempotency_models import IdempotencyRecord
+from patron.events.models import Event
+from patron.ledger.models import (
+    LedgerEntry,
+    LotAllocation,
+    PointAccount,
+    PointLot,
+    RuleBudget,
+    RuleUsage,
+)
+from patron.members.models import Member
+from patron.program.models import ProgramVersion
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Event",
+    "IdempotencyRecord",
+    "LedgerEntry",
+    "LotAllocation",
+    "Member",
+    "PointAccount",
+    "PointLot",
+    "ProgramVersion",
+    "RuleBudget",
+    "RuleUsage",
+]

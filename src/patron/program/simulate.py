@@ -1,0 +1,82 @@
+"""Answer "what would this event earn?" with explanations, writing nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from patron.core.clock import now
+from patron.core.errors import NotFound
+from patron.events.validation import check_shape, parse_row, to_facts
+from patron.ledger.models import RuleBudget, RuleUsage
+from patron.members.models import Member
+from patron.program.service import require_program
+from patron.rules.engine import evaluate
+from patron.rules.periods import period_key
+from patron.rules.types import MemberFacts
+
+
+class MemberSketch(BaseModel):
+    """A hypothetical member for simulation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str = Field(default="active", pattern="^(active|blocked)$")
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    purchase_count: int = Field(default=0, ge=0)
+
+
+def simulate(
+    session: Session,
+    raw_event: dict[str, Any],
+    *,
+    member_id: int | None,
+    sketch: MemberSketch | None,
+) -> dict[str, Any]:
+    version, program = require_program(session)
+    at = now()
+    raw = {"member_id": member_id or 1, "external_id": "simulation", **raw_event}
+    event = parse_row(raw)
+    check_shape(event, program.currency, at)
+    occurred_at = event.occurred_at or at
+    facts = to_facts(event, program.currency, occurred_at)
+    usage: dict[tuple[str, str], int] = {}
+    if member_id is not None:
+        member = session.get(Member, member_id)
+        if member is None:
+            raise NotFound(f"no member with id {member_id}", field="member_id")
+        tz = ZoneInfo(program.timezone)
+        keys = {period_key(r.cap.per, occurred_at, tz) for r in program.rules if r.cap}
+        for u in session.scalars(
+            select(RuleUsage).where(
+                RuleUsage.member_id == member_id, RuleUsage.period_key.in_(keys)
+            )
+        ):
+            usage[(u.rule_id, u.period_key)] = u.points
+        member_facts = MemberFacts(
+            member_id,
+            member.status,
+            member.attributes or {},
+            member.purchase_count,
+            rule_usage=usage,
+        )
+    else:
+        s = sketch or MemberSketch()
+        member_facts = MemberFacts(0, s.status, s.attributes, s.purchase_count)
+    budgets = {b.rule_id: b.awarded for b in session.scalars(select(RuleBudget))}
+    evaluation = evaluate(program, facts, member_facts, budgets_used=budgets)
+    return {
+        "program_version": version,
+        "points": evaluation.points,
+        "awards": [
+            {"rule_id": a.rule_id, "points": a.points, "explanation": a.explanation}
+            for a in evaluation.effects
+        ],
+        "skipped": list(evaluation.skipped),
+        "available_at": program.available_at(occurred_at),
+        "expires_at": program.expires_at(occurred_at),
+    }

@@ -1,0 +1,435 @@
+"""Events over HTTP: scoring, retries, refunds, batches, and bad input that writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from patron.core.clock import FrozenClock
+from patron.core.db import Database
+from patron.events.models import Event
+from patron.ledger.models import LedgerEntry, PointLot
+from patron.members.models import Member
+from tests.integration.conftest import CAFE, count, load_program
+
+H = dict[str, str]
+
+
+@pytest.fixture
+def cafe(database: Database, clock: FrozenClock) -> Database:
+    load_program(database, CAFE, clock)
+    return database
+
+
+def purchase(ext: str, member: str = "alice", **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "external_id": ext,
+        "type": "purchase",
+        "member_external_id": member,
+        "lines": [
+            {"sku": "LATTE", "category": "coffee", "quantity": 2, "unit_price": "3.00"},
+            {"sku": "CAKE", "category": "bakery", "quantity": 1, "unit_price": "4.00"},
+        ],
+    }
+    body.update(extra)
+    return body
+
+
+def refund(ext: str, of: str, member: str = "alice", **extra: Any) -> dict[str, Any]:
+    body = {"external_id": ext, "type": "refund", "member_external_id": member, "refund_of": of}
+    body.update(extra)
+    return body
+
+
+def rows(database: Database) -> tuple[int, int, int, int]:
+    """What an event can write: events, ledger entries, point lots, members."""
+    return (
+        count(database, Event),
+        count(database, LedgerEntry),
+        count(database, PointLot),
+        count(database, Member),
+    )
+
+
+def problem(response: Any, status: int, field: str | None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["type"].startswith("https://patron.dev/problems/"), body
+    assert body["status"] == status
+    assert body.get("field") == field, body
+    return body
+
+
+def test_purchase_is_scored_with_awards_and_explanations(
+    client: TestClient, cafe: Database, pos_headers: H, clock: FrozenClock
+) -> None:
+    response = client.post("/v1/events", json=purchase("o1"), headers=pos_headers)
+    assert response.status_code == 201, response.text
+    out = response.json()
+    assert out["status"] == "accepted" and out["external_id"] == "o1"
+    # 10 pts base on 10.00, +6 for coffee (x2 on 6.00), +50 first purchase
+    assert out["points"] == 66
+    assert {a["rule_id"]: a["points"] for a in out["awards"]} == {
+        "base-earn": 10,
+        "coffee-double": 6,
+        "first-visit": 50,
+    }
+    by_rule = {a["rule_id"]: a["explanation"] for a in out["awards"]}
+    assert by_rule["base-earn"].startswith("10 pts") and "base-earn" in by_rule["base-earn"]
+    assert "first-visit" in by_rule["first-visit"]
+    assert out["program_version"] == 1
+    assert out["occurred_at"] == "2026-03-02T12:00:00Z"
+    assert out["error"] is None
+    assert rows(cafe) == (1, 1, 1, 1)  # enrolled alice; one entry and one lot for the event
+
+
+def test_retry_returns_the_first_result_with_200(
+    client: TestClient, cafe: Database, pos_headers: H, clock: FrozenClock
+) -> None:
+    first = client.post("/v1/events", json=purchase("o1"), headers=pos_headers)
+    assert first.status_code == 201
+    before = rows(cafe)
+    clock.advance(minutes=3)
+    again = client.post("/v1/events", json=purchase("o1"), headers=pos_headers)
+    assert again.status_code == 200, again.text
+    replay = again.json()
+    assert replay["status"] == "duplicate"
+    for key in ("event_id", "member_id", "points", "awards", "program_version", "occurred_at"):
+        assert replay[key] == first.json()[key], key
+    assert rows(cafe) == before
+
+
+def test_same_external_id_with_another_payload_is_a_conflict(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    client.post("/v1/events", json=purchase("o1"), headers=pos_headers)
+    before = rows(cafe)
+    other = client.post("/v1/events", json=purchase("o1", channel="web"), headers=pos_headers)
+    body = problem(other, 409, "external_id")
+    assert "different payload" in body["detail"]
+    assert rows(cafe) == before
+
+
+def test_purchase_then_refund_by_line(
+    client: TestClient, cafe: Database, pos_headers: H, read_headers: H
+) -> None:
+    bought = client.post("/v1/events", json=purchase("o1"), headers=pos_headers).json()
+    member = bought["member_id"]
+    one_latte = refund("r1", "o1", lines=[{"sku": "LATTE", "quantity": 1}])
+    response = client.post("/v1/events", json=one_latte, headers=pos_headers)
+    assert response.status_code == 201, response.text
+    out = response.json()
+    # one latte of 3.00: 3 of the 10 base points and 3 of the 6 coffee points
+    assert out["points"] == -6
+    assert out["awards"][0]["points"] == -6 and "1 x LATTE" in out["awards"][0]["explanation"]
+    points = client.get(f"/v1/members/{member}/points", headers=read_headers).json()
+    assert (points["balance"], points["available"]) == (60, 60)
+
+    stored = client.get(f"/v1/events/{out['event_id']}", headers=read_headers).json()
+    assert stored["type"] == "refund" and stored["refund_of_id"] == bought["event_id"]
+    assert stored["amount"] == 300 and stored["points"] == -6
+
+
+@pytest.mark.parametrize("quantity", [2, 3])
+def test_refund_of_more_than_was_bought_names_the_line(
+    client: TestClient, cafe: Database, pos_headers: H, quantity: int
+) -> None:
+    client.post("/v1/events", json=purchase("o1"), headers=pos_headers)
+    client.post(
+        "/v1/events",
+        json=refund("r1", "o1", lines=[{"sku": "LATTE", "quantity": 1}]),
+        headers=pos_headers,
+    )
+    before = rows(cafe)
+    too_many = refund("r2", "o1", lines=[{"sku": "LATTE", "quantity": quantity}])
+    problem(client.post("/v1/events", json=too_many, headers=pos_headers), 422, "lines[0].quantity")
+    assert rows(cafe) == before
+
+
+def test_refund_of_an_unknown_purchase_names_refund_of(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    client.post("/v1/events", json=purchase("o1"), headers=pos_headers)
+    before = rows(cafe)
+    response = client.post("/v1/events", json=refund("r1", "o9"), headers=pos_headers)
+    problem(response, 404, "refund_of")
+    assert rows(cafe) == before
+
+
+def test_unknown_member_id_is_404(client: TestClient, cafe: Database, pos_headers: H) -> None:
+    body = {"external_id": "o1", "type": "purchase", "member_id": 999, "amount": "5.00"}
+    problem(client.post("/v1/events", json=body, headers=pos_headers), 404, "member_id")
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
+def with_line(**line: Any) -> dict[str, Any]:
+    return purchase("o1", lines=[{"sku": "LATTE", **line}])
+
+
+def _without(body: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != key}
+
+
+BAD_EVENTS = [
+    (purchase("o1", amount="-5.00"), 422, "amount"),
+    (purchase("o1", amount="1.001"), 422, "amount"),
+    (purchase("o1", amount="ten"), 422, "amount"),
+    (purchase("o1", member_id="abc"), 422, "member_id"),
+    (purchase("o1", member_id=0), 422, "member_id"),
+    (with_line(quantity="two", unit_price="3"), 422, "lines[0].quantity"),
+    (with_line(quantity=0, unit_price="3"), 422, "lines[0].quantity"),
+    (with_line(quantity=1, unit_price="-3"), 422, "lines[0].unit_price"),
+    (with_line(quantity=1), 422, "lines[0].unit_price"),
+    (with_line(quantity=1, unit_price="3", size="L"), 422, "lines[0].size"),
+    (purchase("o1", lines="LATTE"), 422, "lines"),
+    (purchase("o1", colour="blue"), 422, "colour"),
+    (_without(purchase("o1"), "type"), 422, "type"),
+    (_without(purchase("o1"), "external_id"), 422, "external_id"),
+    (purchase("o1", type="gift"), 422, "type"),
+    (purchase("o1", occurred_at="2026-03-03T12:00:00Z"), 422, "occurred_at"),
+    (purchase("o1", occurred_at="2026-03-01T12:00:00"), 422, "occurred_at"),  # no zone
+    (purchase("o1", occurred_at="yesterday"), 422, "occurred_at"),
+    (purchase("o1", currency="EUR"), 422, "currency"),
+    (purchase("o1", currency="EURO"), 422, "currency"),
+    ({"external_id": "o1", "type": "purchase", "amount": "5.00"}, 422, "member_id"),
+    ({"external_id": "s1", "type": "custom", "member_external_id": "alice"}, 422, "name"),
+    (refund("r1", "o-none"), 404, "member_external_id"),  # refunds never enrol
+]
+
+
+@pytest.mark.parametrize(("body", "status", "field"), BAD_EVENTS)
+def test_bad_event_names_the_field_and_writes_nothing(
+    client: TestClient,
+    cafe: Database,
+    pos_headers: H,
+    body: dict[str, Any],
+    status: int,
+    field: str,
+) -> None:
+    problem(client.post("/v1/events", json=body, headers=pos_headers), status, field)
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("raw", [b'{"external_id": "o1", "type": ', b"[1, 2]", b'"purchase"', b""])
+def test_malformed_body_is_422_naming_body(
+    client: TestClient, cafe: Database, pos_headers: H, raw: bytes
+) -> None:
+    headers = {**pos_headers, "Content-Type": "application/json"}
+    problem(client.post("/v1/events", content=raw, headers=headers), 422, "body")
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
+def test_batch_lands_good_rows_and_reports_bad_ones(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    batch = [
+        purchase("o1"),
+        purchase("o2", amount="-1"),
+        {"type": "purchase", "member_external_id": "bob", "amount": "3.00"},
+        purchase("o3", member="bob", currency="EUR"),
+        purchase("o4", member="bob"),
+        {"external_id": "o5", "type": "purchase", "member_external_id": "bob", "amount": {}},
+        refund("r1", "o1", lines=[{"sku": "CAKE", "quantity": 2}]),
+        refund("r2", "o1", lines=[{"sku": "CAKE", "quantity": 1}]),
+    ]
+    response = client.post("/v1/events/batch", json={"events": batch}, headers=pos_headers)
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert (out["accepted"], out["duplicates"], out["rejected"]) == (3, 0, 5)
+    results = out["results"]
+    assert [r["index"] for r in results] == list(range(len(batch)))
+    assert [r["status"] for r in results] == [
+        "accepted", "rejected", "rejected", "rejected", "accepted", "rejected", "rejected",
+        "accepted",
+    ]  # fmt: skip
+    fields = {r["index"]: r["error"]["field"] for r in results if r["status"] == "rejected"}
+    assert fields == {
+        1: "amount",
+        2: "external_id",
+        3: "currency",
+        5: "amount",
+        6: "lines[0].quantity",
+    }
+    assert results[1]["external_id"] == "o2"
+    assert all(r["error"]["detail"] for r in results if r["error"])
+    assert results[7]["points"] == -4  # the cake: 4 base points; the refund saw o1 in the batch
+    assert rows(cafe) == (3, 3, 2, 2)  # two purchases and their lots; a refund and its reversal
+
+
+def test_same_batch_twice_changes_nothing(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    batch = [
+        purchase("o1"),
+        purchase("o2", member="bob"),
+        purchase("o3", amount="-1"),
+        refund("r1", "o1", lines=[{"sku": "LATTE", "quantity": 1}]),
+        purchase("o1"),  # a repeat inside the batch answers like the first
+    ]
+    first = client.post("/v1/events/batch", json={"events": batch}, headers=pos_headers).json()
+    assert (first["accepted"], first["duplicates"], first["rejected"]) == (3, 1, 1)
+    assert first["results"][4]["event_id"] == first["results"][0]["event_id"]
+    before = rows(cafe)
+    again = client.post("/v1/events/batch", json={"events": batch}, headers=pos_headers).json()
+    assert (again["accepted"], again["duplicates"], again["rejected"]) == (0, 4, 1)
+    for a, b in zip(first["results"], again["results"], strict=True):
+        assert [a[k] for k in ("event_id", "points", "awards")] == [
+            b[k] for k in ("event_id", "points", "awards")
+        ]
+    assert again["results"][2]["error"]["field"] == "amount"
+    assert rows(cafe) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"events": []}, "events"),
+        ({"events": {"external_id": "o1"}}, "events"),
+        ({}, "events"),
+        ({"events": [purchase("o1")], "dry_run": True}, "dry_run"),
+        ({"events": [purchase("o1"), "not an event"]}, "events[1]"),
+    ],
+)
+def test_batch_body_errors(
+    client: TestClient, cafe: Database, pos_headers: H, body: dict[str, Any], field: str
+) -> None:
+    problem(client.post("/v1/events/batch", json=body, headers=pos_headers), 422, field)
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
+def test_get_event_returns_what_was_stored(
+    client: TestClient, cafe: Database, pos_headers: H, read_headers: H
+) -> None:
+    sent = client.post("/v1/events", json=purchase("o1", store="soho"), headers=pos_headers)
+    event_id = sent.json()["event_id"]
+    response = client.get(f"/v1/events/{event_id}", headers=read_headers)
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert (out["id"], out["external_id"], out["type"]) == (event_id, "o1", "purchase")
+    assert (out["amount"], out["currency"], out["points"]) == (1000, "USD", 66)
+    assert out["store"] == "soho" and out["member_id"] == sent.json()["member_id"]
+    assert [li["sku"] for li in out["lines"]] == ["LATTE", "CAKE"]
+    assert out["lines"][0]["unit_price"] == 300
+    assert "payload_hash" not in out
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("999", 404), ("0", 422), ("abc", 422), (str(2**63), 422), ("99999999999999999999", 422)],
+)
+def test_get_event_bad_ids(client: TestClient, read_headers: H, path: str, status: int) -> None:
+    problem(client.get(f"/v1/events/{path}", headers=read_headers), status, "event_id")
+
+
+def test_scopes(client: TestClient, cafe: Database, read_headers: H, pos_headers: H) -> None:
+    for path, body in (("/v1/events", purchase("o1")), ("/v1/events/batch", {"events": []})):
+        response = client.post(path, json=body, headers=read_headers)
+        assert response.status_code == 403, response.text
+        assert response.json()["required_scope"] == "pos"
+        assert client.post(path, json=body).status_code == 401
+    assert rows(cafe) == (0, 0, 0, 0)
+    client.post("/v1/events", json=purchase("o1"), headers=pos_headers)
+    assert client.get("/v1/events/1", headers=read_headers).status_code == 200
+
+
+def test_no_program_yet_is_a_conflict(
+    client: TestClient, database: Database, pos_headers: H
+) -> None:
+    problem(client.post("/v1/events", json=purchase("o1"), headers=pos_headers), 409, "program")
+    assert rows(database) == (0, 0, 0, 0)
+
+
+# -- values no column can hold: a 422, never a 500, and nothing written ------------
+HUGE = 10**20
+
+UNSTORABLE = {
+    "member_id": {"external_id": "o1", "type": "purchase", "member_id": HUGE, "amount": "5.00"},
+    "line total": purchase(
+        "o1", lines=[{"sku": "X", "quantity": 1_000_000, "unit_price": "999999999999999.99"}]
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSTORABLE))
+def test_unstorable_values_are_422_not_500(
+    client: TestClient, cafe: Database, pos_headers: H, case: str
+) -> None:
+    response = client.post("/v1/events", json=UNSTORABLE[case], headers=pos_headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == "https://patron.dev/problems/invalid-input"
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
+# -- service bugs found here (events/schemas.py, events/validation.py) ---------------
+def _batch_with(client: TestClient, headers: H, bad: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(
+        "/v1/events/batch", json={"events": [purchase("good"), bad]}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    out: dict[str, Any] = response.json()
+    return out
+
+
+def test_batch_row_with_an_out_of_range_member_id_is_rejected_alone(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    out = _batch_with(client, pos_headers, UNSTORABLE["member_id"] | {"external_id": "bad"})
+    assert [r["status"] for r in out["results"]] == ["accepted", "rejected"]
+    assert out["results"][1]["error"]["field"] == "member_id"
+
+
+def test_batch_row_whose_total_overflows_is_rejected_alone(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    out = _batch_with(client, pos_headers, UNSTORABLE["line total"] | {"external_id": "bad"})
+    assert [r["status"] for r in out["results"]] == ["accepted", "rejected"]
+    assert out["results"][1]["error"]["field"] in ("amount", "lines", "lines[0].quantity")
+
+
+def test_batch_row_with_a_date_before_year_one_is_rejected_alone(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    early = purchase("bad", occurred_at="0001-01-01T00:00:00+05:00")
+    out = _batch_with(client, pos_headers, early)
+    assert [r["status"] for r in out["results"]] == ["accepted", "rejected"]
+    assert out["results"][1]["error"]["field"] == "occurred_at"
+
+
+def test_batch_row_with_a_nul_character_is_rejected_alone(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    out = _batch_with(client, pos_headers, purchase("bad", store="so\x00ho"))
+    assert [r["status"] for r in out["results"]] == ["accepted", "rejected"]
+    assert out["results"][1]["error"]["field"] == "store"
+
+
+def test_batch_row_with_a_nan_attribute_is_rejected_alone(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    good = '{"external_id": "good", "type": "purchase", "member_external_id": "a", "amount": "1"}'
+    bad = '{"external_id": "bad", "type": "purchase", "member_external_id": "a", "amount": "1",'
+    raw = f'{{"events": [{good}, {bad} "attributes": {{"score": NaN}}}}]}}'
+    headers = {**pos_headers, "Content-Type": "application/json"}
+    response = client.post("/v1/events/batch", content=raw, headers=headers)
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert [r["status"] for r in out["results"]] == ["accepted", "rejected"]
+    assert out["results"][1]["error"]["field"] == "attributes.score"
+
+
+def test_large_amount_in_a_currency_of_small_units(
+    client: TestClient,
+    database: Database,
+    clock: FrozenClock,
+    pos_headers: H,
+) -> None:
+    """Rp 25,000,000.00 (about 1,500 USD) is 2.5 billion minor units."""
+    load_program(database, {**CAFE, "currency": "IDR"}, clock)
+    body = {"external_id": "o1", "type": "purchase", "member_external_id": "a",
+            "amount": "25000000.00"}  # fmt: skip
+    response = client.post("/v1/events", json=body, headers=pos_headers)
+    assert response.status_code == 201, response.text
+    assert client.get("/v1/events/1", headers=pos_headers).json()["amount"] == 2_500_000_000

@@ -1,0 +1,335 @@
+"""The ``patron`` command line against a temporary SQLite file.
+
+Commands run through ``typer.testing.CliRunner`` on ``patron.cli.app``; a
+``PatronError`` then surfaces as ``result.exception``. How ``patron.cli.main``
+turns it into a message and an exit code is checked separately.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, select
+from typer.testing import CliRunner, Result
+
+from patron import cli
+from patron.access.service import KeyVerifier
+from patron.core import db as db_module
+from patron.core.clock import FrozenClock
+from patron.core.config import get_settings
+from patron.core.db import Database, get_database
+from patron.core.errors import InvalidInput, NotFound, PatronError, Unauthorized
+from patron.core.migrate import current_revision
+from patron.events.models import Event
+from patron.ledger.models import LedgerEntry, PointLot
+from patron.ledger.service import get_statement
+from patron.members.models import Member
+from patron.program.loader import ProgramInvalid
+from patron.program.models import ProgramVersion
+from tests.integration.conftest import count
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "program.yaml"
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def patron(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FrozenClock) -> Iterator[Run]:
+    """``patron(*args)`` runs a command on a fresh SQLite file; ``ok=False`` allows failure."""
+    monkeypatch.setenv("PATRON_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("COLUMNS", "200")  # keep Rich from wrapping table cells
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(db_module, "_databases", {})
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> Result:
+        result = runner.invoke(cli.app, list(args))
+        if ok:
+            assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
+        return result
+
+    try:
+        yield run
+    finally:
+        for database in db_module._databases.values():
+            database.dispose()
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def database(patron: Run) -> Database:
+    """The CLI's database, migrated by ``patron db upgrade``."""
+    patron("db", "upgrade")
+    return get_database()
+
+
+@pytest.fixture
+def loaded(patron: Run, database: Database) -> Database:
+    patron("program", "load", str(EXAMPLE))
+    return database
+
+
+def summary(output: str) -> dict[str, str]:
+    """The import report table as {column: value}."""
+    lines = output.splitlines()
+    at = next(i for i, line in enumerate(lines) if "accepted" in line and "rejected" in line)
+    cells = [re.split(r"\s*[┃│|]\s*", line.strip(" ┃│|")) for line in lines[at:]]
+    header = cells[0]
+    values = next(c for c in cells[1:] if len(c) == len(header) and c[0].strip().isdigit())
+    return dict(zip(header, values, strict=True))
+
+
+def rows(database: Database) -> tuple[int, int, int, int]:
+    return (
+        count(database, Event),
+        count(database, LedgerEntry),
+        count(database, PointLot),
+        count(database, Member),
+    )
+
+
+def member_id(database: Database, external_id: str) -> int:
+    with database.unit_of_work() as session:
+        found = session.scalar(select(Member.id).where(Member.external_id == external_id))
+        assert found is not None
+        return found
+
+
+# -- db and api keys ----------------------------------------------------------------
+def test_db_upgrade_creates_the_schema_and_can_run_again(patron: Run) -> None:
+    first = patron("db", "upgrade")
+    assert "is up to date" in first.output and "cli.db" in first.output
+    database = get_database()
+    tables = set(inspect(database.engine).get_table_names())
+    assert {"members", "events", "ledger_entries", "point_lots", "api_keys"} <= tables
+    revision = current_revision(database)
+    assert revision is not None
+    patron("db", "upgrade")
+    assert current_revision(database) == revision
+
+
+def test_apikey_create_list_revoke(patron: Run, database: Database) -> None:
+    created = patron("apikey", "create", "--name", "till-1", "--scope", "pos", "--scope", "read")
+    assert "Created key 'till-1' with scopes pos, read." in created.output
+    secret = created.output.strip().splitlines()[-1]
+    assert secret.startswith("ptr_")
+    prefix = secret.split("_")[1]
+    with database.unit_of_work() as session:
+        principal = KeyVerifier().verify(session, secret)
+    assert (principal.name, principal.scopes) == ("till-1", frozenset({"pos", "read"}))
+
+    listed = patron("apikey", "list").output
+    assert re.search(rf"{prefix}\s*│\s*till-1\s*│\s*pos,read\s*│\s*2026-03-02\s*│\s*│", listed)
+    assert secret.split("_", 2)[2] not in listed  # never the secret
+
+    assert f"Revoked key {prefix}." in patron("apikey", "revoke", prefix).output
+    assert re.search(
+        rf"{prefix}.*till-1.*2026-03-02\s*│\s*2026-03-02", patron("apikey", "list").output
+    )
+    with database.unit_of_work() as session, pytest.raises(Unauthorized):
+        KeyVerifier().verify(session, secret)
+
+
+def test_apikey_errors(patron: Run, database: Database) -> None:
+    bad_scope = patron("apikey", "create", "--name", "x", "--scope", "root", ok=False)
+    assert bad_scope.exit_code != 0
+    assert isinstance(bad_scope.exception, InvalidInput) and bad_scope.exception.field == "scopes"
+    unknown = patron("apikey", "revoke", "nope", ok=False)
+    assert isinstance(unknown.exception, NotFound) and unknown.exception.field == "prefix"
+    missing = patron("apikey", "create", "--name", "x", ok=False)
+    assert missing.exit_code == 2 and "--scope" in missing.output
+    assert "prefix" in patron("apikey", "list").output  # the table, still empty
+
+
+# -- program -------------------------------------------------------------------------
+def test_program_load_check_and_show(patron: Run, database: Database) -> None:
+    checked = patron("program", "check", str(EXAMPLE))
+    assert "is valid: 'Bean There Café', 12 rules." in checked.output
+    assert count(database, ProgramVersion) == 0  # check loads nothing
+    loaded = patron("program", "load", str(EXAMPLE))
+    assert "Loaded 'Bean There Café' as version 1 (12 rules)." in loaded.output
+    assert "version 2" in patron("program", "load", str(EXAMPLE)).output
+    shown = patron("program", "show").output
+    assert "Bean There Café version 2" in shown and "base-earn" in shown
+    with database.unit_of_work() as session:
+        latest = session.scalar(select(ProgramVersion).where(ProgramVersion.version == 2))
+        assert latest is not None and latest.created_by == "cli"
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    path.write_text(text.replace("effect: {fixed: 50}", "effect: {fixed: 50, bonus: 3}"))
+    return path
+
+
+@pytest.mark.parametrize("command", ["check", "load"])
+def test_broken_program_fails_naming_the_path(
+    patron: Run, database: Database, broken: Path, command: str
+) -> None:
+    result = patron("program", command, str(broken), ok=False)
+    assert result.exit_code != 0
+    error = result.exception
+    assert isinstance(error, ProgramInvalid)
+    assert error.field == "rules[2].effect.bonus"
+    assert str(broken) in error.detail and "rules[2].effect.bonus" in error.detail
+    assert count(database, ProgramVersion) == 0
+
+
+def test_entry_point_prints_the_problem_and_exits_with_its_code(
+    patron: Run,
+    database: Database,
+    broken: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["patron", "program", "check", str(broken)])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == InvalidInput.exit_code == 2
+    err = capsys.readouterr().err
+    assert "error (rules[2].effect.bonus):" in err
+    assert str(broken) in err
+
+
+def test_show_without_a_program(patron: Run, database: Database) -> None:
+    result = patron("program", "show", ok=False)
+    assert result.exit_code == 1 and "No program loaded yet" in result.output
+
+
+# -- import, jobs, member show ----------------------------------------------------------
+def purchase(ext: str, member: str, amount: str, **extra: Any) -> dict[str, Any]:
+    return {"external_id": ext, "type": "purchase", "member_external_id": member,
+            "amount": amount, "channel": "store", **extra}  # fmt: skip
+
+
+def test_import_jsonl_reports_bad_lines_and_lands_good_ones(
+    patron: Run, loaded: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.jsonl"
+    lines = [
+        json.dumps(purchase("p1", "m1", "12.00")),  # 12 base + 100 first purchase
+        json.dumps(purchase("p2", "m2", "-3")),
+        '{"external_id": "p3", "type": ',
+        "",
+        json.dumps(purchase("p4", "m1", "5.00", currency="EUR")),
+        json.dumps(purchase("p5", "m1", "5.00")),  # 5 base
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    result = patron("import", "events", str(path))
+    assert summary(result.output) | {"events/s": ""} == {
+        "accepted": "2",
+        "duplicates": "0",
+        "rejected": "3",
+        "points posted": "117",
+        "events/s": "",
+    }
+    out = result.output
+    assert re.search(r"line 2: amount: .*greater than or equal to 0", out)
+    assert re.search(r"line 3: body: malformed JSON", out)
+    assert re.search(r"line 5: currency: currency EUR differs from the program currency GBP", out)
+    assert "line 4" not in out and "line 1:" not in out and "line 6:" not in out
+    assert rows(loaded) == (2, 2, 2, 1)
+
+    again = patron("import", "events", str(path))
+    assert (summary(again.output)["accepted"], summary(again.output)["duplicates"]) == ("0", "2")
+    assert rows(loaded) == (2, 2, 2, 1)
+
+
+def test_import_csv_reports_bad_rows_by_line(patron: Run, loaded: Database, tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "external_id,type,member_external_id,amount,lines,member_id\n"
+        'c1,purchase,m1,,"[{""sku"": ""BEANS"", ""category"": ""beans"", '
+        '""quantity"": 1, ""unit_price"": ""8.50""}]",\n'
+        "c2,purchase,m2,4.00,[not json,\n"
+        "c3,purchase,m2,4.00,,twelve\n"
+        "c4,refund,m1,,,\n"
+        "c5,purchase,m2,4.00,,\n"
+    )
+    result = patron("import", "events", str(path))
+    report = summary(result.output)
+    assert (report["accepted"], report["duplicates"], report["rejected"]) == ("2", "0", "3")
+    # c1: 8 base + 9 beans (8.50 rounded half up) + 100 first purchase; c5: 4 + 100
+    assert report["points posted"] == "221"
+    out = result.output
+    assert re.search(r"line 3: body: column lines:", out)
+    assert re.search(r"line 4: body: column member_id:", out)
+    assert re.search(r"line 5: refund_of: a refund must name the purchase", out)
+    assert rows(loaded) == (2, 2, 2, 2)
+
+
+def test_import_all_bad_or_missing_file_fails(
+    patron: Run, loaded: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(purchase("p1", "m1", "-1")) + "\n")
+    result = patron("import", "events", str(path), ok=False)
+    assert result.exit_code == 1 and "line 1: amount" in result.output
+    missing = patron("import", "events", str(tmp_path / "nope.jsonl"), ok=False)
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    assert rows(loaded) == (0, 0, 0, 0)
+
+
+def test_jobs_release_pending_points_then_expire_them(
+    patron: Run, loaded: Database, tmp_path: Path, clock: FrozenClock
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(purchase("p1", "m1", "12.00")) + "\n")
+    patron("import", "events", str(path))
+    member = member_id(loaded, "m1")
+    shown = patron("member", "show", str(member)).output
+    assert "Points: 112 balance, 0 available, 112 pending" in shown
+
+    assert "Released 0 lots; expired 0 points" in patron("jobs", "run").output
+    clock.advance(days=15)  # the example program holds points for 14 days
+    assert "Released 1 lots; expired 0 points" in patron("jobs", "run").output
+    assert (
+        "Points: 112 balance, 112 available, 0 pending"
+        in patron("member", "show", str(member)).output
+    )
+
+    clock.advance(days=365)
+    ran = patron("jobs", "run").output
+    assert "Released 0 lots; expired 112 points in 1 lots of 1 members." in ran
+    assert "Points: 0 balance, 0 available" in patron("member", "show", str(member)).output
+
+
+def test_member_show_gives_balance_and_the_statement_explanations(
+    patron: Run, loaded: Database, tmp_path: Path, clock: FrozenClock
+) -> None:
+    path = tmp_path / "events.jsonl"
+    events = [
+        purchase("p1", "m1", "12.00"),
+        purchase("p2", "m1", "20.00"),
+        {"external_id": "r1", "type": "refund", "member_external_id": "m1", "refund_of": "p2",
+         "amount": "10.00"},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    patron("import", "events", str(path))
+    member = member_id(loaded, "m1")
+    out = patron("member", "show", str(member)).output
+    assert f"Member {member}" in out and "m1" in out
+    assert "Points: 122 balance, 0 available, 122 pending, 0 expiring soon, 0 debt" in out
+    with loaded.unit_of_work() as session:
+        statement = get_statement(session, member)
+    assert [line.points for line in statement] == [-10, 20, 112]
+    for line in statement:
+        assert line.explanation in out
+    assert "rule first-purchase" in out and "refund of 10.00 GBP of p2" in out
+
+
+def test_member_show_errors(patron: Run, loaded: Database) -> None:
+    unknown = patron("member", "show", "999", ok=False)
+    assert isinstance(unknown.exception, NotFound) and unknown.exception.field == "member_id"
+    zero = patron("member", "show", "0", ok=False)
+    assert isinstance(zero.exception, PatronError) and zero.exception.field == "member_id"
+    word = patron("member", "show", "abc", ok=False)
+    assert word.exit_code == 2 and "Invalid value for 'member_id'" in word.output
