@@ -1,0 +1,13 @@
+"""``patron analytics ...``: retention metrics, CLV fits and exports.
+
+Each subcommand lives next to the logic it drives and is registered here, so
+this file stays a table of contents.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Retention analytics: metrics, customer lifetime value, exports.", no_args_is_help=True
+)
