@@ -76,14 +76,57 @@ def compress_rows(*columns: FloatArray, weights: FloatArray) -> tuple[list[Float
 
     With discrete data (weeks, days) a million customers collapse to a few thousand
     distinct (frequency, recency, T) triples; the log-likelihood of the merged rows,
-    weighted by their counts, is exactly the full sum over customers.
+    weighted by their counts, is exactly the full sum over customers. Rows come back
+    sorted by the columns in order. Each column is coded as small integers (directly
+    for whole numbers in a modest range, else by sorting its distinct values), the
+    codes are packed into one integer key, and rows are grouped by that key: several
+    times faster than a lexicographic sort of the float columns.
     """
     n = weights.size
     if n == 0:
         return list(columns), weights
+    codes: list[npt.NDArray[np.int64]] = []
+    levels: list[FloatArray] = []
+    span = 1
+    for column in columns:
+        code, level = _column_codes(column)
+        codes.append(code)
+        levels.append(level)
+        span *= level.size
+    if span >= 2**62:  # keys would overflow: group by a lexicographic sort instead
+        return _compress_by_lexsort(columns, weights)
+    key = codes[0]
+    for code, level in zip(codes[1:], levels[1:], strict=True):
+        key = key * level.size + code
+    if span <= max(4 * n, 1 << 16):
+        counts = np.bincount(key, weights=weights, minlength=span)
+        present = np.flatnonzero(counts)
+        keys, counts = present, counts[present]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=weights, minlength=keys.size)
+    out: list[FloatArray] = []
+    for level in reversed(levels):
+        out.append(level[keys % level.size])
+        keys = keys // level.size
+    return out[::-1], np.asarray(counts, dtype=np.float64)
+
+
+def _column_codes(column: FloatArray) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Small integer codes for a column's values, and the value of each code."""
+    low, high = float(column.min()), float(column.max())
+    if high - low < 1 << 20 and np.array_equal(column, np.floor(column)):
+        return (column - low).astype(np.int64), low + np.arange(int(high - low) + 1, dtype=float)
+    level, code = np.unique(column, return_inverse=True)
+    return code.ravel().astype(np.int64), level
+
+
+def _compress_by_lexsort(
+    columns: tuple[FloatArray, ...], weights: FloatArray
+) -> tuple[list[FloatArray], FloatArray]:
     order = np.lexsort(columns[::-1])
     sorted_cols = [c[order] for c in columns]
-    new_group = np.zeros(n, dtype=bool)
+    new_group = np.zeros(weights.size, dtype=bool)
     new_group[0] = True
     for c in sorted_cols:
         new_group[1:] |= c[1:] != c[:-1]
@@ -161,6 +204,16 @@ def maximise(
         iterations=int(result.nit),
         message=str(result.message),
     )
+
+
+def dot(left: FloatArray, right: FloatArray) -> float:
+    """Inner product of two vectors without BLAS.
+
+    ``numpy``'s ``@`` calls a multithreaded BLAS ``ddot`` for long vectors; on a busy
+    machine its threads wait for cores and a fit's objective gets 10-20x slower.
+    ``einsum`` sums in numpy's own single-threaded loop, at a steady speed.
+    """
+    return float(np.einsum("i,i->", left, right))
 
 
 def x_groups(x: FloatArray, weights: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -31,6 +31,7 @@ from ._common import (
     check_rfm,
     check_weights,
     compress_rows,
+    dot,
     maximise,
     worth_compressing,
     x_groups,
@@ -76,22 +77,30 @@ class BGNBDModel:
         Computed as ``(a+b+x-1)/(a-1) * (1 - G) * P(alive)`` where, by Euler's
         transformation of the paper's 2F1 term,
         ``G = (1-z)^(a-1) * 2F1(a+b-1-r, a-1; a+b+x-1; z)`` with ``z = t/(alpha+T+t)``.
-        This form stays finite for large x, where the paper's 2F1 overflows. At
-        x = t_x = T = 0 it is the expected number of purchases of a new customer,
-        E[X(t)] (FHL eq. 9).
+        This form stays finite for large x, where the paper's 2F1 overflows; 1 - G is
+        taken through ``expm1`` (no cancellation for short horizons) unless the 2F1 is
+        negative, which happens for x = 0 when a + b < 1. At x = t_x = T = 0 it is the
+        expected number of purchases of a new customer, E[X(t)] (FHL eq. 9).
         """
         x, t_x, age = check_rfm(frequency, recency, T)
         horizon = float(t)
-        if horizon < 0:
+        if not horizon >= 0:
             raise ValueError("t must be non-negative")
         r, alpha, a, b = self.params
         if abs(a - 1.0) < 1e-7:  # removable singularity of (1 - G)/(a - 1)
             a = 1.0 + 1e-7
+        if abs(a + b - 1.0) < 1e-9:  # 2F1 with c = 0 at x = 0: a removable singularity too
+            b += 2e-9
         z = horizon / (alpha + age + horizon)
-        log_g = (a - 1.0) * np.log1p(-z) + np.log(
-            hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-        )
-        expected_if_alive = (a + b + x - 1.0) / (a - 1.0) * -np.expm1(log_g)
+        log_shrink = (a - 1.0) * np.log1p(-z)
+        series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            one_minus_g = np.where(
+                series > 0,
+                -np.expm1(log_shrink + np.log(series)),
+                1.0 - np.exp(log_shrink) * series,
+            )
+        expected_if_alive = (a + b + x - 1.0) / (a - 1.0) * one_minus_g
         return np.asarray(expected_if_alive * self.probability_alive(x, t_x, age), dtype=float)
 
 
@@ -151,40 +160,39 @@ class _Objective:
         xs1 = self.xs[self.xs > 0]
         self.xs1 = xs1
         self.counts1 = np.diff(np.searchsorted(self.x1, np.append(xs1, np.inf)))
+        self.starts1 = np.r_[0, np.cumsum(self.counts1)[:-1]].astype(np.intp)
 
     def __call__(self, theta: FloatArray) -> tuple[float, FloatArray]:
-        r, alpha, a, b = np.exp(theta)
+        r, alpha, a, b = (float(v) for v in np.exp(theta))
         xs, nx = self.xs, self.nx
         # Terms that depend on frequency only, weighted by each frequency's count.
-        ll = nx @ (
-            gammaln(r + xs)
-            + gammaln(b + xs)
-            - gammaln(a + b + xs)
-            + (gammaln(a + b) - gammaln(r) - gammaln(b) + r * np.log(alpha))
-        )
-        g_r = nx @ (psi(r + xs) - psi(r) + np.log(alpha))
+        ll = dot(nx, gammaln(r + xs) + gammaln(b + xs) - gammaln(a + b + xs))
+        ll += self.total * (gammaln(a + b) - gammaln(r) - gammaln(b) + r * np.log(alpha))
+        psi_ab_x = psi(a + b + xs)
+        g_r = dot(nx, psi(r + xs)) + self.total * (np.log(alpha) - psi(r))
         g_alpha = self.total * r / alpha
-        g_a = nx @ (psi(a + b) - psi(a + b + xs))
-        g_b = nx @ (psi(a + b) + psi(b + xs) - psi(b) - psi(a + b + xs))
+        g_a = self.total * psi(a + b) - dot(nx, psi_ab_x)
+        g_b = dot(nx, psi(b + xs) - psi_ab_x) + self.total * (psi(a + b) - psi(b))
         # Alive-at-T term -(r+x) log(alpha+T), all rows.
         log_age = np.log(alpha + self.age)
         inv_age = 1.0 / (alpha + self.age)
-        ll -= r * (self.w @ log_age) + self.wx @ log_age
-        g_r -= self.w @ log_age
-        g_alpha -= r * (self.w @ inv_age) + self.wx @ inv_age
+        w_log_age, wx_log_age = dot(self.w, log_age), dot(self.wx, log_age)
+        ll -= r * w_log_age + wx_log_age
+        g_r -= w_log_age
+        g_alpha -= r * dot(self.w, inv_age) + dot(self.wx, inv_age)
         # Dropped-after-last-purchase term for x > 0: log(1 + odds).
         if self.x1.size:
-            x1 = self.x1
             log_shift = log_age[self.pos] - np.log(alpha + self.t_x1)
-            inv_b = np.repeat(1.0 / (b + self.xs1 - 1.0), self.counts1)
             odds = np.repeat(np.log(a) - np.log(b + self.xs1 - 1.0), self.counts1)
-            odds += (r + x1) * log_shift
-            ll -= self.w1 @ log_expit(-odds)
+            r_x1 = r + self.x1
+            odds += r_x1 * log_shift
+            ll -= dot(self.w1, log_expit(-odds))
             wp = self.w1 * expit(odds)  # weight x P(dropped | data)
-            g_r += wp @ log_shift
-            g_alpha += (wp * (r + x1)) @ (inv_age[self.pos] - 1.0 / (alpha + self.t_x1))
+            g_r += dot(wp, log_shift)
+            shift_slope = inv_age[self.pos] - 1.0 / (alpha + self.t_x1)
+            g_alpha += dot(wp * r_x1, shift_slope)
             g_a += wp.sum() / a
-            g_b -= wp @ inv_b
+            g_b -= dot(np.add.reduceat(wp, self.starts1), 1.0 / (b + self.xs1 - 1.0))
         grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         return -ll / self.total, -grad / self.total
 

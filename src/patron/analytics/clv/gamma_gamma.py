@@ -32,6 +32,7 @@ from ._common import (
     as_float_array,
     check_weights,
     compress_rows,
+    dot,
     maximise,
     worth_compressing,
     x_groups,
@@ -120,24 +121,25 @@ class _Objective:
         self.w, self.wx = w, w * x
         self.spent = m * x
         self.log_m_x = np.log(m) + np.log(x)  # log(m x)
-        self.w_log_m = float(w @ np.log(m))
-        self.wx_log_mx = float(self.wx @ self.log_m_x)
+        self.w_log_m = dot(w, np.log(m))
+        self.wx_log_mx = dot(self.wx, self.log_m_x)
 
     def __call__(self, theta: FloatArray) -> tuple[float, FloatArray]:
-        p, q, gamma = np.exp(theta)
+        p, q, gamma = (float(v) for v in np.exp(theta))
         xs, nx = self.xs, self.nx
-        ll = nx @ (gammaln(p * xs + q) - gammaln(p * xs)) + self.total * (
-            q * np.log(gamma) - gammaln(q)
-        )
+        pxs = p * xs
+        ll = dot(nx, gammaln(pxs + q) - gammaln(pxs))
+        ll += self.total * (q * np.log(gamma) - gammaln(q))
         # (px - 1) log m + px log x = px log(mx) - log m
         ll += p * self.wx_log_mx - self.w_log_m
         log_total = np.log(gamma + self.spent)
         inv_total = 1.0 / (gamma + self.spent)
-        ll -= p * (self.wx @ log_total) + q * (self.w @ log_total)
-        g_p = nx @ (xs * (psi(p * xs + q) - psi(p * xs))) + self.wx_log_mx
-        g_p -= self.wx @ log_total
-        g_q = nx @ psi(p * xs + q) + self.total * (np.log(gamma) - psi(q)) - self.w @ log_total
-        g_gamma = self.total * q / gamma - (p * (self.wx @ inv_total) + q * (self.w @ inv_total))
+        wx_log_total, w_log_total = dot(self.wx, log_total), dot(self.w, log_total)
+        ll -= p * wx_log_total + q * w_log_total
+        psi_pxq = psi(pxs + q)
+        g_p = dot(nx, xs * (psi_pxq - psi(pxs))) + self.wx_log_mx - wx_log_total
+        g_q = dot(nx, psi_pxq) + self.total * (np.log(gamma) - psi(q)) - w_log_total
+        g_gamma = self.total * q / gamma - p * dot(self.wx, inv_total) - q * dot(self.w, inv_total)
         grad = np.array([g_p * p, g_q * q, g_gamma * gamma])
         return float(-ll / self.total), -grad / self.total
 

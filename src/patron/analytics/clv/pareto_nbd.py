@@ -40,6 +40,7 @@ from ._common import (
     check_rfm,
     check_weights,
     compress_rows,
+    dot,
     maximise,
     worth_compressing,
     x_groups,
@@ -153,11 +154,11 @@ class _Objective:
 
     def __call__(self, theta: FloatArray) -> float:
         r, alpha, s, beta = (float(v) for v in np.exp(theta))
-        head = self.nx @ (gammaln(r + self.xs) - gammaln(r))
+        head = dot(self.nx, gammaln(r + self.xs) - gammaln(r))
         head += self.total * (r * np.log(alpha) + s * np.log(beta))
         with np.errstate(over="ignore", invalid="ignore"):
             log_alive, log_died = _log_terms((r, alpha, s, beta), self.x, self.t_x, self.age)
-            ll = head + self.w @ np.logaddexp(log_alive, log_died)
+            ll = head + dot(self.w, np.logaddexp(log_alive, log_died))
         if not np.isfinite(ll):
             return 1e300
         return float(-ll / self.total)
