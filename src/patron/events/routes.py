@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import select
 
 from patron.api.deps import Caller, require
 from patron.core.errors import NotFound, PatronError
 from patron.core.pagination import MAX_ID
+from patron.events.batcher import EventBatcher
 from patron.events.ingest import ingest
 from patron.events.models import Event
 from patron.events.schemas import BatchResult, EventBatchIn, EventIn, EventResult
@@ -36,20 +37,32 @@ class _Rejected(PatronError):
     status_code=201,
     responses={200: {"description": "A retry of an event already received"}},
 )
-def post_event(
-    event: EventIn, response: Response, caller: Caller = Depends(require("pos"))
+async def post_event(
+    event: EventIn,
+    request: Request,
+    response: Response,
+    caller: Caller = Depends(require("pos")),
 ) -> EventResult:
     """Score one event and post its points.
 
     A retry with the same ``external_id`` and body returns the first result (200);
-    the same ``external_id`` with another body is a 409."""
-    with caller.db.unit_of_work() as session:
-        result = ingest(session, [event]).results[0]
+    the same ``external_id`` with another body is a 409. Concurrent requests share
+    transactions (group commit, see ``events/batcher.py``); each gets its own answer."""
+    result = (await _batcher(request, caller).submit(event)).model_copy(update={"index": 0})
     if result.status == "rejected":
         raise _Rejected(result.error or {})
     if result.status == "duplicate":
         response.status_code = 200
     return result
+
+
+def _batcher(request: Request, caller: Caller) -> EventBatcher:
+    """The process's batcher for the caller's database, made on first use."""
+    state = request.app.state
+    batcher: EventBatcher | None = getattr(state, "event_batcher", None)
+    if batcher is None or batcher.database is not caller.db:
+        batcher = state.event_batcher = EventBatcher(caller.db)
+    return batcher
 
 
 @router.post("/batch", response_model=BatchResult)
