@@ -29,6 +29,7 @@ _GROUPS = (
     ("patron.events.commands", "app", "import"),
     ("patron.ledger.commands", "app", "jobs"),
     ("patron.analytics.commands", "app", "analytics"),
+    ("patron.rewards.commands", "app", "rewards"),
 )
 for _module, _attr, _name in _GROUPS:
     try:

@@ -14,6 +14,7 @@ from patron.ledger.models import (
 )
 from patron.members.models import Member
 from patron.program.models import ProgramVersion
+from patron.rewards.models import Redemption, Reward
 
 __all__ = [
     "ApiKey",
@@ -26,6 +27,8 @@ __all__ = [
     "PointAccount",
     "PointLot",
     "ProgramVersion",
+    "Redemption",
+    "Reward",
     "RuleBudget",
     "RuleUsage",
 ]

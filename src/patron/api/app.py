@@ -39,6 +39,7 @@ def _routers() -> list[APIRouter]:
         "patron.members.routes",
         "patron.events.routes",
         "patron.ledger.routes",
+        "patron.rewards.routes",
     ):
         try:
             routers.append(import_module(module).router)

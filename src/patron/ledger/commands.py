@@ -1,4 +1,4 @@
-"""``patron jobs run``: release pending points and expire what is due."""
+"""``patron jobs run``: release pending points, expire what is due, birthday rewards."""
 
 from __future__ import annotations
 
@@ -16,11 +16,20 @@ console = Console()
 
 @app.command("run")
 def run() -> None:
-    """Run the ledger jobs once (schedule it, e.g. hourly, with cron or a timer)."""
+    """Run the jobs once (schedule it, e.g. hourly, with cron or a timer)."""
+    from patron.rewards.birthdays import issue_birthday_rewards
+
+    at = now()
     with get_database().unit_of_work() as session:
         found = current_program(session)
-        report = run_jobs(session, now(), found[1] if found else None)
+        report = run_jobs(session, at, found[1] if found else None)
+        birthdays = issue_birthday_rewards(session, at, found[1] if found else None)
     console.print(
         f"Released {report.released_lots} lots; expired {report.expired_points} points "
         f"in {report.expired_lots} lots of {report.members_touched} members."
+    )
+    console.print(
+        f"Birthday rewards: {birthdays.issued} issued"
+        + (f", {birthdays.out_of_stock} waiting for stock" if birthdays.out_of_stock else "")
+        + "."
     )

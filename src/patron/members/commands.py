@@ -95,6 +95,7 @@ def show(member_id: Annotated[int, typer.Argument(help="The member's id.")]) -> 
         member = service.get_member(session, member_id)
         console.print(_profile(member))
         _print_points(session, member_id)
+        _print_coupons(session, member_id)
 
 
 def _name(member: Member) -> str:
@@ -149,3 +150,13 @@ def _print_points(session: Session, member_id: int) -> None:
     for e in entries:
         table.add_row(f"{e.created_at:%Y-%m-%d %H:%M}", e.kind, f"{e.points:+d}", e.explanation)
     console.print(table)
+
+
+def _print_coupons(session: Session, member_id: int) -> None:
+    """The member's coupons, if the rewards module is installed."""
+    try:
+        from patron.rewards.commands import member_coupons_table
+    except ImportError:
+        return
+    table = member_coupons_table(session, member_id)
+    console.print(table if table is not None else "No coupons yet.")

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from patron.core.errors import InvalidInput
 from patron.core.money import check_currency
+from patron.rewards.definition import RewardDefinition
 from patron.rules.syntax import (
     Cap,
     Comparison,
@@ -80,7 +81,8 @@ class Program(ProgramModel):
     unknown_members: Literal["enrol", "reject"] = "enrol"
     points: PointsPolicy = PointsPolicy()
     rules: list[Rule] = Field(default_factory=list)
-    # tiers, stamp_cards, referrals, rewards: added here by their modules.
+    rewards: list[RewardDefinition] = Field(default_factory=list)  # see patron.rewards
+    # tiers, stamp_cards, referrals: added here by their modules.
 
     @field_validator("currency", mode="before")
     @classmethod
@@ -101,9 +103,10 @@ class Program(ProgramModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:
+        from patron.rewards.definition import reward_problems
         from patron.rules.checks import program_problems
 
-        problems = program_problems(self)
+        problems = program_problems(self) + reward_problems(self)
         if problems:
             detail = "; ".join(f"{path}: {msg}" for path, msg in problems)
             raise PydanticCustomError(
@@ -114,6 +117,10 @@ class Program(ProgramModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def reward(self, reward_id: str) -> RewardDefinition | None:
+        """The reward with this id, or None."""
+        return next((r for r in self.rewards if r.id == reward_id), None)
 
     def available_at(self, earned_at: datetime) -> datetime:
         """When points earned at ``earned_at`` become spendable (UTC)."""

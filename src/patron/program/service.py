@@ -15,6 +15,7 @@ from patron.ledger.service import ensure_budget_rows
 from patron.program.loader import program_from_dict, program_to_dict
 from patron.program.models import ProgramVersion
 from patron.program.schema import Program
+from patron.rewards.catalogue import sync_catalogue
 
 # Parsed programs by digest of their definition: a version never changes once written.
 _parsed: dict[str, Program] = {}
@@ -69,6 +70,7 @@ def save_program(
     session.add(row)
     session.flush()
     ensure_budget_rows(session, [r.id for r in program.rules if r.budget is not None])
+    sync_catalogue(session, program, row.version, at)
     return row
 
 

@@ -1,0 +1,319 @@
+"""Redeeming rewards, cancelling redemptions, gift fulfilment. Services never commit.
+
+Redeeming, in one transaction:
+
+1. lock the member's point account (``FOR UPDATE``; SQLite: ``BEGIN IMMEDIATE``),
+   so per-member limits and the balance are read under the lock;
+2. check the reward is offered now (validity window, early access by tier), the
+   member is eligible (tier, segment) and under the per-member limit;
+3. spend the cost first-to-expire first through :func:`patron.ledger.service.debit`
+   (entry kind ``spend``: ``-150 pts: Redeemed Free latte``);
+4. issue the coupon (a random code with a check character, see ``codes.py``);
+5. take one from the stock with a single conditional UPDATE, last, so the hot
+   reward row is locked only from there to the commit. Out of stock raises,
+   and the caller's unit of work rolls everything back: no points are spent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from patron.core.errors import Conflict, InsufficientPoints, InvalidInput, NotFound
+from patron.core.money import to_minor
+from patron.core.pagination import Page, paginate
+from patron.ledger.service import debit, lock_account
+from patron.members.models import Member
+from patron.rewards import codes
+from patron.rewards.catalogue import get_reward, remaining, return_stock, take_stock
+from patron.rewards.definition import (
+    RewardDefinition,
+    availability_problem,
+    eligibility_problem,
+    member_tier,
+)
+from patron.rewards.errors import CouponUsed, LimitReached, NotAvailable, NotEligible, OutOfStock
+from patron.rewards.models import Redemption, Reward
+from patron.rewards.returns import return_points
+from patron.rules.periods import period_key
+
+if TYPE_CHECKING:
+    from patron.program.schema import Program
+
+REWARD_FIELD = "reward"
+
+
+def program_reward(
+    program: Program | None, key: str, field: str = REWARD_FIELD
+) -> RewardDefinition:
+    reward = program.reward(key) if program is not None else None
+    if reward is None:
+        raise NotFound(f"no reward with id '{key}' in the program", field=field)
+    return reward
+
+
+def terms(reward: RewardDefinition, currency: str) -> dict[str, Any]:
+    """What a coupon for ``reward`` is worth, fixed at issue."""
+    out: dict[str, Any] = {
+        "reward": reward.id,
+        "name": reward.name,
+        "kind": reward.kind,
+        "currency": currency,
+    }
+    if reward.sku is not None:
+        out["sku"] = reward.sku
+    if reward.discount is not None and reward.discount.amount is not None:
+        out["discount_amount"] = to_minor(reward.discount.amount, currency)
+    if reward.discount is not None and reward.discount.percent is not None:
+        out["discount_percent"] = str(reward.discount.percent)
+    return out
+
+
+def issue_coupon(
+    session: Session,
+    row: Reward,
+    reward: RewardDefinition,
+    member_id: int,
+    *,
+    currency: str,
+    at: datetime,
+    points: int = 0,
+    spend_entry_id: int | None = None,
+    birthday_year: int | None = None,
+    actor: str | None = None,
+) -> Redemption:
+    """Write the redemption and its coupon, then take one from the stock."""
+    redemption = Redemption(
+        member_id=member_id,
+        reward_id=row.id,
+        code=codes.new_code(),
+        status="issued",
+        points=points,
+        terms=terms(reward, currency),
+        spend_entry_id=spend_entry_id,
+        birthday_year=birthday_year,
+        issued_at=at,
+        expires_at=at + timedelta(days=reward.coupon_days),
+        fulfilment="pending" if reward.kind == "gift" else None,
+        actor=actor,
+    )
+    session.add(redemption)
+    session.flush()
+    if not take_stock(session, row.id):
+        raise OutOfStock(f"{reward.name} is out of stock", field=REWARD_FIELD, reward=reward.id)
+    return redemption
+
+
+def _check_limit(
+    session: Session, row: Reward, reward: RewardDefinition, member_id: int, at: datetime, tz: str
+) -> None:
+    limit = reward.limit
+    if limit is None:
+        return
+    issued = session.scalars(
+        select(Redemption.issued_at).where(
+            Redemption.reward_id == row.id,
+            Redemption.member_id == member_id,
+            Redemption.status != "cancelled",
+        )
+    ).all()
+    if limit.per != "ever":
+        now_key = period_key(limit.per, at, tz)
+        issued = [t for t in issued if period_key(limit.per, t, tz) == now_key]
+    if len(issued) >= limit.count:
+        times = "once" if limit.count == 1 else f"{limit.count} times"
+        per = "" if limit.per == "ever" else f" per {limit.per}"
+        raise LimitReached(
+            f"{reward.name} can be redeemed {times}{per} per member; this member has reached it",
+            field=REWARD_FIELD,
+        )
+
+
+def redeem(
+    session: Session,
+    member_id: int,
+    reward_key: str,
+    *,
+    at: datetime,
+    program: Program | None,
+    actor: str | None = None,
+) -> Redemption:
+    """Spend the reward's cost and issue its coupon (see the module docstring)."""
+    if program is None:
+        raise Conflict("no program is loaded yet", field="program")
+    reward = program_reward(program, reward_key)
+    if reward.birthday or reward.cost is None:
+        raise Conflict(
+            f"{reward.name} is a birthday reward: it is given, not redeemed", field=REWARD_FIELD
+        )
+    row = get_reward(session, reward_key, field=REWARD_FIELD)
+    lock_account(session, member_id)  # held to the commit; debit below locks it again
+    member = session.get(Member, member_id)
+    assert member is not None  # the account exists, so does the member
+    if member.status == "blocked":
+        raise Conflict("a blocked member cannot redeem rewards", field="member_id")
+    why = availability_problem(reward, program.zone, at, member_tier(member.attributes))
+    if why:
+        raise NotAvailable(why, field=REWARD_FIELD)
+    why = eligibility_problem(reward, member.attributes)
+    if why:
+        raise NotEligible(why, field=REWARD_FIELD)
+    _check_limit(session, row, reward, member_id, at, program.timezone)
+    if remaining(row) == 0:  # cheap early answer; take_stock below decides
+        raise OutOfStock(f"{reward.name} is out of stock", field=REWARD_FIELD, reward=reward.id)
+    try:
+        entry = debit(
+            session,
+            member_id,
+            reward.cost,
+            reason=f"Redeemed {reward.name}",
+            actor=actor,
+            at=at,
+            program=program,
+        )
+    except InsufficientPoints as exc:
+        available = int(exc.extra.get("available", 0))
+        raise InsufficientPoints(
+            f"{reward.name} costs {reward.cost} points; the member has {available} available",
+            field=REWARD_FIELD,
+            available=available,
+            cost=reward.cost,
+        ) from None
+    return issue_coupon(
+        session,
+        row,
+        reward,
+        member_id,
+        currency=program.currency,
+        at=at,
+        points=reward.cost,
+        spend_entry_id=entry.id,
+        actor=actor,
+    )
+
+
+def get_redemption(session: Session, redemption_id: int) -> Redemption:
+    found = session.get(Redemption, redemption_id)
+    if found is None:
+        raise NotFound(f"no redemption with id {redemption_id}", field="redemption_id")
+    return found
+
+
+def list_redemptions(
+    session: Session, member_id: int, *, cursor: str | None = None, limit: int | None = None
+) -> Page[Redemption]:
+    """A member's redemptions (coupons), oldest first, a page at a time."""
+    if session.get(Member, member_id) is None:
+        raise NotFound(f"no member with id {member_id}", field="member_id")
+    query = select(Redemption).where(Redemption.member_id == member_id)
+    return paginate(session, query, Redemption.id, cursor=cursor, limit=limit)
+
+
+def cancel(
+    session: Session,
+    redemption_id: int,
+    *,
+    at: datetime,
+    program: Program | None,
+    actor: str | None = None,
+) -> Redemption:
+    """Cancel an unused redemption: points back (see ``returns.py``), stock back.
+
+    Cancelling a cancelled redemption changes nothing (a retry is harmless). A
+    used coupon, or a gift already shipped, cannot be cancelled.
+    """
+    redemption = get_redemption(session, redemption_id)
+    if redemption.status == "cancelled":
+        return redemption
+    _refuse_cancel(redemption)
+    account = lock_account(session, redemption.member_id)
+    # Only one of a cancel and a use at the till can win.
+    won = session.execute(
+        update(Redemption)
+        .where(Redemption.id == redemption.id, Redemption.status == "issued")
+        .where(Redemption.fulfilment.is_(None) | (Redemption.fulfilment == "pending"))
+        .values(status="cancelled", cancelled_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(redemption)
+    if not getattr(won, "rowcount", 0):
+        if redemption.status == "cancelled":
+            return redemption
+        _refuse_cancel(redemption)
+    if redemption.fulfilment is not None:
+        redemption.fulfilment = "cancelled"
+    name = redemption.terms.get("name", "a reward")
+    if redemption.spend_entry_id is not None and redemption.points > 0:
+        member = session.get(Member, redemption.member_id)
+        assert member is not None
+        returned = return_points(
+            session,
+            account,
+            member,
+            redemption.spend_entry_id,
+            explanation=f"+{redemption.points} pts: cancelled redemption of {name} "
+            f"(coupon {codes.display(redemption.code)})",
+            actor=actor,
+            at=at,
+            program=program,
+        )
+        redemption.return_entry_id = returned.entry_id
+    return_stock(session, redemption.reward_id)
+    session.flush()
+    return redemption
+
+
+def _refuse_cancel(redemption: Redemption) -> None:
+    if redemption.status == "used":
+        raise CouponUsed(
+            f"redemption {redemption.id} was used on {redemption.used_at:%Y-%m-%d}; "
+            "a used coupon cannot be cancelled",
+            field="redemption_id",
+        )
+    if redemption.fulfilment in ("shipped", "delivered"):
+        raise Conflict(
+            f"this gift is already {redemption.fulfilment}; it cannot be cancelled",
+            field="redemption_id",
+        )
+
+
+FULFILMENT_ORDER = ("pending", "shipped", "delivered")
+
+
+def set_fulfilment(
+    session: Session,
+    redemption_id: int,
+    status: str,
+    *,
+    note: str | None,
+    at: datetime,
+    program: Program | None,
+    actor: str | None = None,
+) -> Redemption:
+    """Move a gift along pending -> shipped -> delivered; ``cancelled`` cancels it."""
+    redemption = get_redemption(session, redemption_id)
+    if redemption.fulfilment is None:
+        raise Conflict("only gift redemptions have a fulfilment status", field="redemption_id")
+    if status == "cancelled":
+        redemption = cancel(session, redemption_id, at=at, program=program, actor=actor)
+    elif status not in FULFILMENT_ORDER:
+        raise InvalidInput(
+            "status must be one of pending, shipped, delivered, cancelled", field="status"
+        )
+    elif redemption.fulfilment == "cancelled" or FULFILMENT_ORDER.index(
+        status
+    ) < FULFILMENT_ORDER.index(redemption.fulfilment):
+        raise Conflict(
+            f"a gift that is {redemption.fulfilment} cannot go back to {status}", field="status"
+        )
+    else:
+        redemption.fulfilment = status
+        if status == "delivered" and redemption.status == "issued":
+            redemption.status, redemption.used_at = "used", at
+    if note is not None:
+        redemption.fulfilment_note = note
+    session.flush()
+    return redemption
