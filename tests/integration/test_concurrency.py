@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from patron.core.errors import InsufficientPoints
 from patron.events.ingest import ingest
 from patron.ledger.models import LedgerEntry, PointAccount, PointLot
 from patron.ledger.service import debit
+from patron.members.models import Member
 
 
 @pytest.mark.parametrize("threads", [16])
@@ -122,3 +124,43 @@ def test_concurrent_batches_never_exceed_a_rule_budget(
         awarded = session.scalar(select(RuleBudget.awarded))
         entries = session.scalar(select(func.sum(LedgerEntry.points)))
     assert given == awarded == entries == 500
+
+
+def test_concurrent_purchases_of_one_member_see_each_other(
+    cafe: Database, clock: FrozenClock
+) -> None:
+    """Eight tills score eight purchases of one member at once: one first-visit bonus,
+    a purchase count of eight, and every point accounted for."""
+    if not cafe.is_postgres:
+        pytest.skip("concurrent writers are what is under test; SQLite serialises them")
+    with cafe.unit_of_work() as session:
+        ingest(session, [{"external_id": "s", "type": "signup", "member_external_id": "alice"}])
+    barrier = threading.Barrier(8)
+
+    def till(i: int) -> int:
+        barrier.wait()
+        with cafe.unit_of_work() as session:
+            result = ingest(
+                session,
+                [
+                    {
+                        "external_id": f"o{i}",
+                        "type": "purchase",
+                        "member_external_id": "alice",
+                        "amount": "10.00",
+                    }
+                ],  # fmt: skip
+            ).results[0]
+        assert result.status == "accepted", result.error
+        return result.points
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        points = list(pool.map(till, range(8)))
+
+    assert sorted(points) == [10] * 7 + [60]  # 10.00 each; the first-visit 50 once
+    with cafe.unit_of_work() as session:
+        count = session.scalar(select(Member.purchase_count))
+        balance = session.scalar(select(PointAccount.balance))
+        entries = session.scalar(select(func.sum(LedgerEntry.points)))
+    assert count == 8
+    assert balance == entries == 100 + sum(points)  # the signup's welcome 100 as well

@@ -259,6 +259,23 @@ class _Batch:
             self._assign_member(row, ext_to_id, known_ids)
         live = sorted({r.member_id for r in rows if r.member_id})
         self.accounts = load_accounts(self.session, live)
+        self._refresh_locked_members(columns, [m.id for m in found])
+
+    def _refresh_locked_members(self, columns: tuple[Any, ...], ids: list[int]) -> None:
+        """Re-read what scoring depends on now that the accounts are locked.
+
+        On PostgreSQL another transaction may have scored an event for the same
+        member between our first read and the lock (its commit released the lock
+        we waited on); without this re-read its purchase would be invisible here:
+        a second first-purchase bonus, a lost purchase count. SQLite writers are
+        already serialised by ``BEGIN IMMEDIATE``.
+        """
+        if not ids or self.session.get_bind().dialect.name != "postgresql":
+            return
+        for m in self.session.execute(select(*columns).where(Member.id.in_(ids))):
+            state = self.members[m.id]
+            state.status, state.attributes = m.status, dict(m.attributes or {})
+            state.purchase_count, state.last_activity_at = m.purchase_count, m.last_activity_at
 
     def _may_enrol(self, row: Row) -> bool:
         if row.event.type == "signup":
