@@ -24,3 +24,25 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
         return [int(i) for i in rows.scalars()]
     start = session.scalar(select(func.max(table.c.id))) or 0
     return list(range(start + 1, start + count + 1))
+
+
+def reserve_ids_for(session: Session, counts: dict[Table, int]) -> dict[Table, list[int]]:
+    """:func:`reserve_ids` for several tables in one round trip on PostgreSQL."""
+    wanted = {table: n for table, n in counts.items() if n > 0}
+    out: dict[Table, list[int]] = {table: [] for table in counts}
+    if len(wanted) < 2 or session.get_bind().dialect.name != "postgresql":
+        for table, n in wanted.items():
+            out[table] = reserve_ids(session, table, n)
+        return out
+    tables = list(wanted)
+    parts = [
+        f"SELECT {i} AS t, nextval(pg_get_serial_sequence(:t{i}, 'id')) "
+        f"FROM generate_series(1, :n{i})"
+        for i in range(len(tables))
+    ]
+    params: dict[str, object] = {}
+    for i, table in enumerate(tables):
+        params[f"t{i}"], params[f"n{i}"] = table.name, wanted[table]
+    for i, new_id in session.execute(text(" UNION ALL ".join(parts)), params):
+        out[tables[i]].append(int(new_id))
+    return out

@@ -48,9 +48,10 @@ class BudgetContention(Exception):
 
 class BatchState:
     """Budgets are read optimistically: the batch adds what it gave with one atomic
-    ``UPDATE ... RETURNING`` at the end, and only if that overshoots a budget is the
-    batch rerun holding the budget rows (``lock_budgets``). Batches far from a
-    budget therefore never wait for each other."""
+    ``UPDATE ... RETURNING`` before it writes anything else, and only if that
+    overshoots a budget is the batch rerun holding the budget rows
+    (``lock_budgets``). Batches far from a budget never rerun; two that award
+    from the same budget wait for each other only from that claim to commit."""
 
     def __init__(self, program: Program, lock_budgets: bool = False) -> None:
         self.program = program
@@ -148,9 +149,19 @@ class BatchState:
                 ],
                 execution_options={"synchronize_session": False},
             )
+
+    def claim_budgets(self, session: Session) -> None:
+        """Add what this batch gave to each rule budget, before anything else is written.
+
+        If a concurrent batch got there first and the budget would be overshot,
+        the claims made so far are taken back (in this same transaction) and
+        :class:`BudgetContention` sends the caller to rerun with the rows locked;
+        since nothing of the batch has been written yet, no savepoint is needed.
+        """
         missing = sorted(r for r in self.budget_given if r not in self.budgets_stored)
         if missing:
             ensure_budget_rows(session, missing)
+        claimed: list[tuple[str, int]] = []
         for rule, given in sorted(self.budget_given.items()):
             total = session.scalar(
                 update(RuleBudget)
@@ -158,7 +169,14 @@ class BatchState:
                 .values(awarded=RuleBudget.awarded + given)
                 .returning(RuleBudget.awarded)
             )
+            claimed.append((rule, given))
             if total is not None and total > self.budget_limits[rule]:
+                for done, amount in claimed:
+                    session.execute(
+                        update(RuleBudget)
+                        .where(RuleBudget.rule_id == done)
+                        .values(awarded=RuleBudget.awarded - amount)
+                    )
                 raise BudgetContention(rule)
 
     # -- refunds ------------------------------------------------------------

@@ -22,12 +22,12 @@ from patron.core.bulk import insert_rows, update_rows
 from patron.core.clock import now
 from patron.core.db import table_of
 from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
-from patron.core.ids import reserve_ids
+from patron.core.ids import reserve_ids_for
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
 from patron.events.schemas import AwardOut, BatchResult, EventIn, EventResult
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
-from patron.ledger.posting import Earning, load_accounts, post_earnings
+from patron.ledger.posting import ENTRIES, Earning, load_accounts, post_earnings
 from patron.ledger.schemas import MAX_POINTS
 from patron.members.bulk import enrol_many
 from patron.members.models import Member
@@ -71,12 +71,9 @@ def ingest(session: Session, raw_rows: Sequence[Any], *, at: datetime | None = N
     """Ingest ``raw_rows`` (dicts or EventIn); returns one result per row, in order."""
     at = at or now()
     version, program = require_program(session)
-    if not any(rule.budget is not None for rule in program.rules):
-        return _Batch(session, program, version, at).run(raw_rows)
     try:
-        with session.begin_nested():
-            return _Batch(session, program, version, at).run(raw_rows)
-    except BudgetContention:
+        return _Batch(session, program, version, at).run(raw_rows)
+    except BudgetContention:  # raised before the batch wrote anything but enrolments
         return _Batch(session, program, version, at, lock_budgets=True).run(raw_rows)
 
 
@@ -395,15 +392,17 @@ class _Batch:
         rows = self.accepted
         if not rows:
             return
-        ids = reserve_ids(self.session, EVENTS, len(rows))
+        self.state.claim_budgets(self.session)
+        entries_wanted = sum(row.earning is not None for row in rows)
+        ids = reserve_ids_for(self.session, {EVENTS: len(rows), ENTRIES: entries_wanted})
         earnings = []
-        for row, event_id in zip(rows, ids, strict=True):
+        for row, event_id in zip(rows, ids[EVENTS], strict=True):
             row.event_id = event_id
             if row.earning is not None:
                 row.earning.event_id = event_id
                 earnings.append(row.earning)
         insert_rows(self.session, EVENTS, [self._event_row(r) for r in rows])
-        post_earnings(self.session, earnings, self.accounts, self.at)
+        post_earnings(self.session, earnings, self.accounts, self.at, entry_ids=ids[ENTRIES])
         self.state.save(self.session)
         self._save_members()
         for row in rows:

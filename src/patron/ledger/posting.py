@@ -65,16 +65,21 @@ def load_accounts(session: Session, member_ids: Sequence[int]) -> dict[int, Acco
 
 
 def post_earnings(
-    session: Session, earnings: Sequence[Earning], accounts: dict[int, AccountState], at: datetime
+    session: Session,
+    earnings: Sequence[Earning],
+    accounts: dict[int, AccountState],
+    at: datetime,
+    entry_ids: Sequence[int] | None = None,
 ) -> list[int]:
     """Write entries, lots and account totals for ``earnings``; returns entry ids.
 
     ``accounts`` must hold every member concerned (see :func:`load_accounts`);
-    it is updated in place so a caller can post several batches.
+    it is updated in place so a caller can post several batches. ``entry_ids``
+    are ids the caller already reserved for the entries (one per earning).
     """
     if not earnings:
         return []
-    ids = reserve_ids(session, ENTRIES, len(earnings))
+    ids = list(entry_ids) if entry_ids is not None else reserve_ids(session, ENTRIES, len(earnings))
     entry_rows: list[dict[str, Any]] = [
         {
             "id": entry_id,
