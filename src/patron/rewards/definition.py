@@ -174,10 +174,14 @@ def availability_problem(
         note = ""
         if early is not None and (tier is None or tier not in early.tiers):
             note = f"; {', '.join(early.tiers)} members {early.days} days earlier"
-        return f"reward {reward.id} opens on {start:%Y-%m-%d %H:%M} UTC{note}"
+        return f"reward {reward.id} opens on {_local(start, zone)}{note}"
     if end is not None and at >= end:
-        return f"reward {reward.id} ended on {end:%Y-%m-%d %H:%M} UTC"
+        return f"reward {reward.id} ended on {_local(end, zone)}"
     return None
+
+
+def _local(moment: datetime, zone: tzinfo) -> str:
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} ({zone})"
 
 
 def eligibility_problem(
