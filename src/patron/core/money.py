@@ -39,7 +39,8 @@ _EXPONENTS: dict[str, int] = {
 
 
 def exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency.upper(), 2)
+    known = _EXPONENTS.get(currency)  # the common case: an upper-case code
+    return known if known is not None else _EXPONENTS.get(currency.upper(), 2)
 
 
 def check_currency(currency: str, field: str = "currency") -> str:

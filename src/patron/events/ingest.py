@@ -93,8 +93,9 @@ class _Batch:
 
     # -- the pipeline -------------------------------------------------------
     def run(self, raw_rows: Sequence[Any]) -> BatchResult:
-        self.results = [
-            EventResult(index=i, external_id="", status="rejected") for i in range(len(raw_rows))
+        self.results = [  # the engine's own values: built without re-validation
+            EventResult.model_construct(index=i, external_id="", status="rejected", awards=[])
+            for i in range(len(raw_rows))
         ]
         parsed = self._parse(raw_rows)
         fresh = self._drop_duplicates(parsed)
