@@ -1,0 +1,276 @@
+"""Reading what analytics needs from the database, as numpy arrays, fast.
+
+Analytics only reads, and reads a lot, so it does not go through a unit of work: a
+:class:`Snapshot` holds one raw connection in a read-only transaction, which gives
+one consistent view of the data and, on SQLite, never takes the write lock (the
+engine's ``BEGIN IMMEDIATE`` would keep every till waiting for a long report).
+Rows come back as integer columns: PostgreSQL streams them with binary ``COPY``,
+decoded by numpy in one pass; SQLite hands them to numpy in chunks.
+
+Conventions fixed here:
+
+- a purchase is *counted* unless refunded in full (``refunded_amount > 0`` and
+  ``>= amount``); its net amount is ``amount - refunded_amount``;
+- a purchase is *discounted* when ``attributes.coupon`` is set to anything but null,
+  false or "" (the demo shop's tills send ``{"coupon": "WELCOME20"}``), or
+  ``attributes.discount`` is a number above zero or true;
+- a member *joined* at the earlier of ``members.enrolled_at`` and their first
+  ``signup`` event (a member record can be created after the signup it records);
+- ledger flows are dated by ``ledger_entries.created_at`` (when they were booked).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from patron.analytics.history import Ints
+from patron.core.db import SQLITE_DATETIME_FORMAT, Database
+from patron.program.loader import program_from_dict
+
+CHUNK = 500_000
+_PG_PARAM = re.compile(r"(?<!:):(\w+)")
+
+
+class Snapshot:
+    """One read-only connection and transaction for a batch of analytics queries."""
+
+    def __init__(self, connection: Any, dialect: str) -> None:
+        self.connection = connection
+        self.is_postgres = dialect == "postgresql"
+
+    def param(self, moment: datetime) -> Any:
+        return moment if self.is_postgres else moment.strftime(SQLITE_DATETIME_FORMAT)
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(self._sql(sql), params or {})
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def int_columns(self, sql: str, params: dict[str, Any], width: int) -> list[Ints]:
+        """``width`` non-null integer columns of a query, as int64 arrays."""
+        if self.is_postgres:
+            return self._copy_binary(sql, params, width)
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            parts = []
+            while chunk := cursor.fetchmany(CHUNK):
+                parts.append(np.array(chunk, dtype=np.int64).reshape(-1, width))
+        finally:
+            cursor.close()
+        table = np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
+        return [np.ascontiguousarray(table[:, i]) for i in range(width)]
+
+    def _copy_binary(self, sql: str, params: dict[str, Any], width: int) -> list[Ints]:
+        """PostgreSQL binary COPY: a row is a 16-bit field count, then per field a
+        32-bit length and 8 bytes of big-endian int8 (every column is cast to bigint
+        and never null, so rows have a fixed size)."""
+        buffer = bytearray()
+        query = f"COPY ({self._sql(sql)}) TO STDOUT (FORMAT binary)"
+        with self.connection.cursor() as cursor, cursor.copy(query, params) as copy:
+            for block in copy:
+                buffer += block
+        header = 19 + int.from_bytes(buffer[15:19], "big")  # signature, flags, extension
+        fields = [("count", ">i2")]
+        for i in range(width):
+            fields += [(f"length{i}", ">i4"), (f"value{i}", ">i8")]
+        row = np.dtype(fields)
+        n = (len(buffer) - header - 2) // row.itemsize
+        table = np.frombuffer(buffer, dtype=row, count=n, offset=header)
+        for i in range(width):
+            if n and not (table[f"length{i}"] == 8).all():
+                raise ValueError(f"column {i} of a COPY is not a non-null bigint: {sql}")
+        return [table[f"value{i}"].astype(np.int64) for i in range(width)]
+
+    def _sql(self, sql: str) -> str:
+        return _PG_PARAM.sub(r"%(\1)s", sql) if self.is_postgres else sql
+
+
+@contextmanager
+def snapshot(database: Database) -> Iterator[Snapshot]:
+    """A read-only transaction on a connection of its own, rolled back at the end."""
+    raw = database.engine.raw_connection()
+    try:
+        connection: Any = raw.driver_connection
+        if database.is_postgres:  # psycopg opens the transaction; this must come first
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        else:
+            connection.execute("BEGIN")  # deferred: a WAL read snapshot, no write lock
+        try:
+            yield Snapshot(connection, database.engine.dialect.name)
+        finally:
+            connection.rollback() if database.is_postgres else connection.execute("ROLLBACK")
+    finally:
+        raw.close()
+
+
+# -- purchases ------------------------------------------------------------------------
+
+_COUNTED = (
+    "type = 'purchase' AND occurred_at < :end AND (refunded_amount = 0 OR refunded_amount < amount)"
+)
+_SQLITE_DISCOUNTED = (
+    "CASE WHEN coalesce(json_extract(attributes, '$.coupon'), '') NOT IN ('', 0) "
+    "OR coalesce(json_extract(attributes, '$.discount'), 0) NOT IN (0, '') THEN 1 ELSE 0 END"
+)
+_PG_DISCOUNTED = (
+    "CASE WHEN coalesce(attributes->>'coupon', '') NOT IN ('', 'false') "
+    "OR (coalesce(attributes->>'discount', '') NOT IN ('', 'false') "
+    "AND attributes->>'discount' !~ '^[-+]?[0.]+$') THEN 1 ELSE 0 END"
+)
+
+
+def purchase_columns(s: Snapshot, end: datetime) -> list[Ints]:
+    """member, epoch seconds, net minor units, discounted (0/1) of counted purchases."""
+    if s.is_postgres:
+        sql = (
+            "SELECT member_id::bigint, floor(extract(epoch FROM occurred_at))::bigint, "
+            f"(amount - refunded_amount)::bigint, ({_PG_DISCOUNTED})::bigint "
+            f"FROM events WHERE {_COUNTED}"
+        )
+    else:
+        sql = (
+            "SELECT member_id, CAST(strftime('%s', substr(occurred_at, 1, 19)) AS INTEGER), "
+            f"amount - refunded_amount, {_SQLITE_DISCOUNTED} "
+            f"FROM events NOT INDEXED WHERE {_COUNTED}"
+        )
+    return s.int_columns(sql, {"end": s.param(end)}, 4)
+
+
+def venue_groups(s: Snapshot, end: datetime) -> list[Ints]:
+    """member, purchases: one row per member and venue (channel, store) they bought in."""
+    table = "events" if s.is_postgres else "events NOT INDEXED"
+    sql = (
+        f"SELECT member_id, count(*) FROM {table} WHERE {_COUNTED} "
+        "GROUP BY member_id, channel, store"
+    )
+    return s.int_columns(sql, {"end": s.param(end)}, 2)
+
+
+# -- members --------------------------------------------------------------------------
+
+
+def _epoch(s: Snapshot, column: str) -> str:
+    if s.is_postgres:
+        return f"floor(extract(epoch FROM {column}))::bigint"
+    return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
+
+
+def member_join_times(s: Snapshot) -> tuple[Ints, Ints]:
+    """Every member id (ascending) and when they joined, epoch seconds."""
+    ids, enrolled = s.int_columns(
+        f"SELECT id, {_epoch(s, 'enrolled_at')} FROM members ORDER BY id", {}, 2
+    )
+    signup_ids, signed_up = s.int_columns(
+        f"SELECT member_id, {_epoch(s, 'min(occurred_at)')} FROM events "
+        "WHERE type = 'signup' GROUP BY member_id",
+        {},
+        2,
+    )
+    joined = enrolled.copy()
+    where = np.searchsorted(ids, signup_ids)
+    ok = (where < ids.size) & (ids[np.minimum(where, max(ids.size - 1, 0))] == signup_ids)
+    np.minimum.at(joined, where[ok], signed_up[ok])
+    return ids, joined
+
+
+def member_labels(s: Snapshot, dimension: str) -> tuple[Ints, list[str | None]]:
+    """Member ids (ascending) and their label in a member dimension: ``status`` or
+    ``attribute:<key>`` (booleans read ``true``/``false``, numbers as written)."""
+    if dimension == "status":
+        rows = s.rows("SELECT id, status FROM members ORDER BY id")
+    else:
+        key = dimension.removeprefix("attribute:")
+        if s.is_postgres:
+            sql = "SELECT id, attributes->>:key FROM members ORDER BY id"
+            rows = s.rows(sql, {"key": key})
+        else:
+            sql = (
+                "SELECT id, CASE json_type(attributes, :path) WHEN 'true' THEN 'true' "
+                "WHEN 'false' THEN 'false' ELSE json_extract(attributes, :path) END "
+                "FROM members ORDER BY id"
+            )
+            rows = s.rows(sql, {"path": f'$."{key}"'})
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    return ids, [None if r[1] is None else str(r[1]) for r in rows]
+
+
+# -- engagement and the ledger --------------------------------------------------------
+
+
+def custom_event_counts(
+    s: Snapshot, names: Sequence[str], end: datetime
+) -> dict[str, tuple[Ints, Ints]]:
+    """Per custom event name: member ids and how many such events each sent."""
+    marks = ", ".join(f":n{i}" for i in range(len(names)))
+    params: dict[str, Any] = {f"n{i}": name for i, name in enumerate(names)}
+    params["end"] = s.param(end)
+    rows = s.rows(
+        "SELECT name, member_id, count(*) FROM events WHERE type = 'custom' "
+        f"AND name IN ({marks}) AND occurred_at < :end GROUP BY name, member_id",
+        params,
+    )
+    out: dict[str, tuple[Ints, Ints]] = {}
+    for name in names:
+        mine = [(r[1], r[2]) for r in rows if r[0] == name]
+        out[name] = (
+            np.array([m for m, _ in mine], dtype=np.int64),
+            np.array([c for _, c in mine], dtype=np.int64),
+        )
+    return out
+
+
+def redemption_counts(s: Snapshot, end: datetime) -> tuple[Ints, Ints]:
+    """Member ids and how many ``spend`` entries (redemptions) each has."""
+    table = "ledger_entries" if s.is_postgres else "ledger_entries NOT INDEXED"
+    return tuple(  # type: ignore[return-value]
+        s.int_columns(
+            f"SELECT member_id, count(*) FROM {table} "
+            "WHERE kind = 'spend' AND created_at < :end GROUP BY member_id",
+            {"end": s.param(end)},
+            2,
+        )
+    )
+
+
+def ledger_days(s: Snapshot, kinds: Sequence[str]) -> tuple[Ints, Ints, Ints]:
+    """Points booked per UTC day (days since 1970-01-01) and kind (index in ``kinds``)."""
+    if s.is_postgres:
+        day = "((created_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01')::bigint"
+        table = "ledger_entries"
+    else:
+        day = "CAST(julianday(substr(created_at, 1, 10)) - 2440587.5 AS INTEGER)"
+        table = "ledger_entries NOT INDEXED"
+    kind = "CASE kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(kinds))
+    sql = (
+        f"SELECT {day}, ({kind} ELSE -1 END)::bigint, sum(points)::bigint "
+        f"FROM {table} GROUP BY 1, 2"
+        if s.is_postgres
+        else f"SELECT {day}, {kind} ELSE -1 END, sum(points) FROM {table} GROUP BY 1, 2"
+    )
+    days, codes, points = s.int_columns(sql, {}, 3)
+    known = codes >= 0
+    return days[known], codes[known], points[known]
+
+
+def program_terms(s: Snapshot) -> tuple[str, Decimal] | None:
+    """The currency and value per point of the program in force, if one is loaded."""
+    rows = s.rows("SELECT definition FROM program_versions ORDER BY version DESC LIMIT 1")
+    if not rows:
+        return None
+    definition = rows[0][0]
+    if isinstance(definition, str):
+        definition = json.loads(definition)
+    program = program_from_dict(definition, "the program in force")
+    return program.currency, program.points.value_per_point

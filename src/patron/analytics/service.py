@@ -1,0 +1,303 @@
+"""Analytics use cases: load what a question needs once, answer with plain dataclasses.
+
+:func:`open_shop` opens a read-only snapshot (see ``readers``) and returns a
+:class:`ShopData`, which loads each input (purchases, members, ledger, ...) the first
+time a use case asks for it, only up to the end of the period asked about. The use
+cases hand the arrays to the pure modules (``retention``, ``cohorts``, ``rfm``, ...).
+
+"Now"-style figures (RFM, lifecycle, profiles, loyalty) are taken *as of* the end of
+the period, or the present moment if that is sooner.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+
+import numpy as np
+
+from patron.analytics import readers
+from patron.analytics.cohorts import CohortMatrix, cohort_matrix
+from patron.analytics.economics import (
+    LEDGER_KINDS,
+    LedgerFlows,
+    ProgramEconomics,
+    incremental_revenue,
+    program_economics,
+)
+from patron.analytics.history import Bools, Floats, Ints, PurchaseHistory, positions
+from patron.analytics.lifecycle import Lifecycle, LifecycleRules, lifecycle_stages
+from patron.analytics.loyalty import (
+    REFERRAL_EVENT,
+    REVIEW_EVENT,
+    SURVEY_EVENT,
+    LoyaltyInputs,
+    loyalty_scores,
+    score_bands,
+)
+from patron.analytics.periods import ActivityRules, Period
+from patron.analytics.profiles import Profiles, shopping_profiles, venue_shares
+from patron.analytics.retention import PeriodFigures, period_figures
+from patron.analytics.rfm import RFMTable, rfm_table
+from patron.analytics.splits import member_dimension_codes, membership_codes, split_history
+from patron.core.clock import now
+from patron.core.db import Database
+from patron.core.errors import InvalidInput
+
+DEFAULT_CURRENCY, DEFAULT_VALUE_PER_POINT = "USD", Decimal("0.01")
+MAX_COHORT_MONTHS = 120
+DIMENSION = re.compile(r"^(status|membership|attribute:[A-Za-z0-9_\-. ]{1,100})$")
+
+
+class ShopData:
+    """Everything analytics reads, loaded lazily from one snapshot, up to ``end``."""
+
+    def __init__(self, snap: readers.Snapshot, end: datetime, as_of: datetime) -> None:
+        self.snap, self.end, self.as_of = snap, end, as_of
+        self.as_of_s = int(as_of.timestamp())
+
+    @cached_property
+    def purchases(self) -> PurchaseHistory:
+        member, at, net, discounted = readers.purchase_columns(self.snap, self.end)
+        return PurchaseHistory.build(member, at, net, discounted.astype(np.bool_))
+
+    @cached_property
+    def members(self) -> tuple[Ints, Ints]:
+        """Member ids (ascending) and join times (epoch seconds)."""
+        return readers.member_join_times(self.snap)
+
+    @cached_property
+    def venue_share(self) -> Floats:
+        """Per customer of ``purchases`` before ``as_of``: share of their top venue."""
+        member, count = readers.venue_groups(self.snap, self.as_of)
+        return venue_shares(self.purchases.before(self.as_of_s).customers, member, count)
+
+    @cached_property
+    def engagement(self) -> LoyaltyInputs:
+        ids, _ = self.members
+        customers = self.purchases.before(self.as_of_s).customers
+        counts = readers.custom_event_counts(
+            self.snap, (REFERRAL_EVENT, REVIEW_EVENT, SURVEY_EVENT), self.as_of
+        )
+        spenders, spends = readers.redemption_counts(self.snap, self.as_of)
+
+        def aligned(member: Ints, values: Ints) -> Ints:
+            out = np.zeros(ids.size, dtype=np.int64)
+            where = np.searchsorted(ids, member)
+            ok = where < ids.size
+            ok[ok] &= ids[where[ok]] == member[ok]
+            np.add.at(out, where[ok], values[ok])
+            return out
+
+        return LoyaltyInputs(
+            member=ids,
+            purchases=aligned(customers.ids, customers.count),
+            referrals=aligned(*counts[REFERRAL_EVENT]),
+            reviews=aligned(*counts[REVIEW_EVENT]),
+            survey_answers=aligned(*counts[SURVEY_EVENT]),
+            redemptions=aligned(spenders, spends),
+        )
+
+    @cached_property
+    def ledger(self) -> LedgerFlows:
+        day, kind, points = readers.ledger_days(self.snap, LEDGER_KINDS)
+        return LedgerFlows(day, kind, points)
+
+    @cached_property
+    def terms(self) -> tuple[str, Decimal]:
+        """The program's currency and value per point (defaults before any program)."""
+        return readers.program_terms(self.snap) or (DEFAULT_CURRENCY, DEFAULT_VALUE_PER_POINT)
+
+    @property
+    def currency(self) -> str:
+        return self.terms[0]
+
+
+@contextmanager
+def open_shop(database: Database, end: datetime) -> Iterator[ShopData]:
+    as_of = min(end, now())
+    with readers.snapshot(database) as snap:
+        yield ShopData(snap, end, as_of)
+
+
+# -- use cases ------------------------------------------------------------------------
+
+
+def summary(data: ShopData, period: Period, rules: ActivityRules) -> PeriodFigures:
+    return period_figures(data.purchases, period, rules)
+
+
+def check_dimension(dimension: str) -> str:
+    if not DIMENSION.match(dimension):
+        raise InvalidInput(
+            "split by 'status', 'membership' or 'attribute:<key>' (key: letters, digits, "
+            f"space, _ - .), not '{dimension}'",
+            field="by",
+        )
+    return dimension
+
+
+def summary_by(
+    data: ShopData, period: Period, rules: ActivityRules, dimension: str
+) -> list[tuple[str, PeriodFigures]]:
+    """The period figures per group of a dimension (see ``splits``). A new member
+    dimension (tier, segment) only needs a reader of member labels."""
+    history = data.purchases
+    if check_dimension(dimension) == "membership":
+        codes, names = membership_codes(history, *data.members)
+    else:
+        ids, labels = readers.member_labels(data.snap, dimension)
+        codes, names = member_dimension_codes(history, ids, labels)
+    return [
+        (label, period_figures(group, period, rules))
+        for label, group in split_history(history, codes, names)
+    ]
+
+
+def cohorts(data: ShopData, period: Period) -> CohortMatrix:
+    months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month
+    if months > MAX_COHORT_MONTHS:
+        raise InvalidInput(
+            f"a cohort matrix covers at most {MAX_COHORT_MONTHS} months; shorten the period",
+            field="start",
+        )
+    return cohort_matrix(data.purchases, period)
+
+
+def rfm(data: ShopData) -> RFMTable:
+    return rfm_table(data.purchases, data.as_of_s)
+
+
+def lifecycle(data: ShopData, rules: ActivityRules) -> Lifecycle:
+    ids, joined = data.members
+    return lifecycle_stages(
+        data.purchases, ids, joined, data.as_of_s, LifecycleRules(active_days=rules.active_days)
+    )
+
+
+def profiles(data: ShopData) -> Profiles:
+    return shopping_profiles(data.purchases, data.as_of_s, data.venue_share)
+
+
+@dataclass(frozen=True)
+class LoyaltyTable:
+    inputs: LoyaltyInputs
+    scores: Ints
+
+    def mean(self) -> float | None:
+        return float(self.scores.mean()) if self.scores.size else None
+
+
+def loyalty(data: ShopData) -> LoyaltyTable:
+    inputs = data.engagement
+    return LoyaltyTable(inputs, loyalty_scores(inputs))
+
+
+def economics(
+    data: ShopData, period: Period, *, window_days: int = 90, margin: Decimal = Decimal(1)
+) -> ProgramEconomics:
+    currency, value_per_point = data.terms
+    ids, joined = data.members
+    incremental = incremental_revenue(data.purchases, ids, joined, period, window_days)
+    return program_economics(
+        data.ledger, period, value_per_point, currency, incremental, margin=margin
+    )
+
+
+@dataclass(frozen=True)
+class Report:
+    """The main figures together: what ``patron report`` prints and the bench times."""
+
+    period: Period
+    as_of: datetime
+    currency: str
+    summary: PeriodFigures
+    by_status: list[tuple[str, PeriodFigures]]
+    cohorts: CohortMatrix
+    rfm_segments: dict[str, int]
+    lifecycle: Lifecycle
+    profiles: dict[str, int]
+    loyalty_mean: float | None
+    loyalty_bands: dict[str, int]
+    economics: ProgramEconomics
+
+
+def report(data: ShopData, period: Period, rules: ActivityRules) -> Report:
+    scores = loyalty(data)
+    return Report(
+        period=period,
+        as_of=data.as_of,
+        currency=data.currency,
+        summary=summary(data, period, rules),
+        by_status=summary_by(data, period, rules, "status"),
+        cohorts=cohorts(data, period),
+        rfm_segments=rfm(data).segment_counts(),
+        lifecycle=lifecycle(data, rules),
+        profiles=profiles(data).counts(),
+        loyalty_mean=scores.mean(),
+        loyalty_bands=score_bands(scores.scores),
+        economics=economics(data, period),
+    )
+
+
+@dataclass(frozen=True)
+class MemberScores:
+    """Every member (ascending id) with their scores; NaN / 0 / -1 where they have not
+    bought (no recency, no RFM scores, no segment)."""
+
+    member: Ints
+    joined_at: Ints
+    purchases: Ints
+    spent_minor: Ints
+    recency_days: Floats
+    r: Ints
+    f: Ints
+    m: Ints
+    segment: Ints  # index into rfm.SEGMENTS, -1 without purchases
+    stage: Ints  # index into lifecycle.STAGES
+    p_alive: Floats
+    discount_share: Floats
+    venue_share: Floats
+    interval_cv: Floats
+    price_driven: Bools
+    convenience_driven: Bools
+    loyalty: Ints
+    loyalty_inputs: LoyaltyInputs
+
+
+def member_scores(data: ShopData, rules: ActivityRules) -> MemberScores:
+    ids, joined = data.members
+    table, shop = rfm(data), profiles(data)
+    where, bought = positions(table.member, ids)
+
+    def spread(values: np.ndarray, missing: float | int | bool) -> np.ndarray:
+        if not values.size:
+            return np.full(ids.size, missing, dtype=np.asarray(missing).dtype)
+        return np.where(bought, values[where], missing)
+
+    life, points = lifecycle(data, rules), loyalty(data)
+    return MemberScores(
+        member=ids,
+        joined_at=joined,
+        purchases=spread(table.frequency, 0),
+        spent_minor=spread(table.monetary_minor, 0),
+        recency_days=spread(table.recency_days, np.nan),
+        r=spread(table.r, 0),
+        f=spread(table.f, 0),
+        m=spread(table.m, 0),
+        segment=spread(table.segment, -1),
+        stage=life.stage,
+        p_alive=life.p_alive,
+        discount_share=spread(shop.discount_share, np.nan),
+        venue_share=spread(shop.venue_share, np.nan),
+        interval_cv=spread(shop.interval_cv, np.nan),
+        price_driven=spread(shop.price_driven, False),
+        convenience_driven=spread(shop.convenience_driven, False),
+        loyalty=points.scores,
+        loyalty_inputs=points.inputs,
+    )

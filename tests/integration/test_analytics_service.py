@@ -1,0 +1,187 @@
+"""Analytics over a shop built through the real engine, on SQLite and PostgreSQL.
+
+The expected figures are worked out by hand from ``analytics_shop``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from patron.analytics import readers, service
+from patron.analytics.lifecycle import STAGES
+from patron.analytics.periods import ActivityRules, Period
+from patron.analytics.rfm import SEGMENTS
+from patron.core.clock import FrozenClock
+from patron.core.db import Database
+from patron.events.ingest import ingest
+from patron.ledger.models import LedgerEntry
+from tests.integration.analytics_shop import build_shop, buy, noon
+
+JAN_TO_MAY = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC))
+MAR_TO_MAY = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC))
+RULES = ActivityRules()
+
+
+@pytest.fixture
+def shop(database: Database, clock: FrozenClock) -> dict[str, int]:
+    return build_shop(database, clock)
+
+
+def test_purchases_are_read_net_of_refunds_with_discounts(
+    database: Database, shop: dict[str, int]
+) -> None:
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        h = data.purchases
+    by_member: dict[int, list[tuple[int, bool]]] = {}
+    for m, net, disc in zip(h.member.tolist(), h.net.tolist(), h.discounted.tolist(), strict=True):
+        by_member.setdefault(m, []).append((net, disc))
+    assert by_member == {
+        shop["alice"]: [(1000, True), (2000, False), (3000, True)],
+        shop["bob"]: [(1500, False), (4000, False)],  # 40.00 refunded in full: not counted
+        shop["carol"]: [(500, False)],
+        shop["dave"]: [(1000, False), (1000, True)],
+    }
+    assert h.at[h.member == shop["alice"]][0] == int(noon("2026-01-10").timestamp())
+
+
+def test_period_figures(database: Database, shop: dict[str, int]) -> None:
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        whole = service.summary(data, JAN_TO_MAY, RULES)
+        spring = service.summary(data, MAR_TO_MAY, RULES)
+        assert data.currency == "USD"
+    assert (whole.customers_at_start, whole.customers_at_end, whole.new_customers) == (0, 4, 4)
+    assert (whole.purchases, whole.revenue_minor, whole.buyers, whole.repeat_buyers) == (
+        8,
+        14000,
+        4,
+        3,
+    )
+    assert whole.average_order_value("USD") == Decimal("17.50")
+    assert whole.purchase_frequency == 2.0 and whole.repeat_purchase_rate == 0.75
+    # alice 31 and 59 days, bob 45 (the refunded purchase does not count), dave 61
+    assert whole.mean_days_between == pytest.approx(49.0)
+    assert whole.median_days_between == pytest.approx(52.0)
+    assert (spring.customers_at_start, spring.customers_at_end) == (2, 4)
+    assert (spring.new_customers, spring.new_at_end, spring.retained) == (2, 2, 2)
+    assert spring.retention_rate == 1.0 and spring.churn_rate == 0.0
+
+
+def test_splits_by_status_attribute_and_membership(
+    database: Database, shop: dict[str, int]
+) -> None:
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        status = service.summary_by(data, JAN_TO_MAY, RULES, "status")
+        city = dict(service.summary_by(data, JAN_TO_MAY, RULES, "attribute:city"))
+        vip = dict(service.summary_by(data, JAN_TO_MAY, RULES, "attribute:vip"))
+        joined = dict(service.summary_by(data, JAN_TO_MAY, RULES, "membership"))
+    assert [(label, f.purchases) for label, f in status] == [("active", 8)]
+    assert {k: v.revenue_minor for k, v in city.items()} == {
+        "London": 6000,
+        "Leeds": 5500,
+        "(none)": 2500,
+    }
+    assert {k: v.buyers for k, v in vip.items()} == {"true": 1, "false": 1, "(none)": 2}
+    assert {k: (v.purchases, v.revenue_minor) for k, v in joined.items()} == {
+        "member": (7, 13000),
+        "before joining": (1, 1000),  # dave's purchase from before he joined
+    }
+
+
+def test_join_time_is_the_earlier_of_enrolment_and_signup(
+    database: Database, shop: dict[str, int]
+) -> None:
+    with readers.snapshot(database) as snap:
+        ids, joined = readers.member_join_times(snap)
+    when = dict(zip(ids.tolist(), joined.tolist(), strict=True))
+    assert when[shop["alice"]] == int(noon("2026-01-02").timestamp())  # signup before record
+    assert when[shop["dave"]] == int(datetime(2026, 5, 1, 12, 5, tzinfo=UTC).timestamp())
+    assert when[shop["carol"]] == int(noon("2026-02-01").timestamp())
+
+
+def test_cohorts_rfm_lifecycle_profiles_loyalty(database: Database, shop: dict[str, int]) -> None:
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        matrix = service.cohorts(data, JAN_TO_MAY)
+        scores = service.member_scores(data, RULES)
+        venue = data.venue_share
+    assert matrix.months == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
+    assert matrix.counts[0] == [2, 1, 1, 1, 0]  # alice and bob
+    assert matrix.counts[2] == [1, 0, 1, None, None]  # dave
+    assert matrix.counts[4] == [1, None, None, None, None]  # carol
+    row = {m: i for i, m in enumerate(scores.member.tolist())}
+    alice, bob, carol = row[shop["alice"]], row[shop["bob"]], row[shop["carol"]]
+    assert scores.purchases[alice] == 3 and scores.spent_minor[bob] == 5500
+    assert scores.recency_days[carol] == pytest.approx(11.5)  # 05-20 noon to 06-01
+    assert SEGMENTS[scores.segment[carol]] == "new"
+    assert STAGES[scores.stage[carol]] == "new" and STAGES[scores.stage[alice]] == "active"
+    assert venue[alice] == pytest.approx(2 / 3)  # her app visit
+    assert venue[bob] == 1.0  # online twice (the refunded purchase does not count)
+    assert scores.discount_share[alice] == pytest.approx(2 / 3)
+    assert scores.price_driven[alice] and not scores.price_driven[bob]
+    # alice: 2 repeats 8.89 + referral 5 + 2 reviews 10 + a redemption 6.67 = 30.56
+    assert scores.loyalty[alice] == 31
+    assert scores.loyalty[bob] == 14  # a repeat 4.44 + a survey answer 10
+    assert scores.loyalty[carol] == 0
+
+
+def test_economics_agree_with_the_ledger(
+    database: Database, shop: dict[str, int], clock: FrozenClock
+) -> None:
+    with database.unit_of_work() as session:
+        earned = session.scalar(
+            select(func.sum(LedgerEntry.points)).where(LedgerEntry.kind == "earn")
+        )
+        total = session.scalar(select(func.sum(LedgerEntry.points)))
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        e = service.economics(data, JAN_TO_MAY)
+    assert e.flows.earned == earned and e.flows.spent == 20
+    assert e.flows.reversed > 0  # bob's refunds took points back
+    assert e.outstanding_at_end == total
+    assert e.liability_at_end == Decimal(total) / 100
+    assert e.reward_cost == Decimal("0.20")
+    assert e.redemption_rate == pytest.approx(20 / e.flows.net_earned)
+    assert e.breakage_rate == 0.0
+    assert [m.month for m in e.months][-1] == "2026-05"
+    assert e.incremental.members == 0  # dave joined on 05-01: not 90 days ago yet
+    with service.open_shop(database, datetime(2026, 9, 1, tzinfo=UTC)) as data:
+        later = service.economics(data, Period(JAN_TO_MAY.start, datetime(2026, 9, 1, tzinfo=UTC)))
+    assert later.incremental.members == 1  # dave, who bought on 03-15 before joining
+    assert later.incremental.before_minor == 1000 and later.incremental.after_minor == 1000
+    assert later.incremental.incremental_minor == 0
+
+
+def test_expired_points_count_as_breakage(
+    database: Database, shop: dict[str, int], clock: FrozenClock
+) -> None:
+    from patron.ledger.jobs import run_jobs
+    from patron.program.service import require_program
+
+    clock.set(datetime(2027, 2, 15, tzinfo=UTC))  # the job books expiry on this day
+    with database.unit_of_work() as session:
+        _, program = require_program(session)
+        report = run_jobs(session, clock.now(), program)
+    assert report.expired_points > 0
+    year = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC))
+    with service.open_shop(database, year.end) as data:
+        e = service.economics(data, year)
+    assert e.flows.expired == report.expired_points
+    assert e.breakage_rate == pytest.approx(report.expired_points / e.flows.net_earned)
+    assert e.months[-1].outstanding == e.outstanding_at_end
+
+
+def test_a_report_reads_one_snapshot_and_never_blocks_a_writer(
+    database: Database, shop: dict[str, int]
+) -> None:
+    with database.unit_of_work() as session:
+        total = session.scalar(select(func.sum(LedgerEntry.points)))
+    with service.open_shop(database, datetime(2026, 7, 1, tzinfo=UTC)) as data:
+        before = len(data.purchases)
+        with database.unit_of_work() as session:  # SQLite: would wait for a write lock
+            result = ingest(session, [buy("late", "alice", "2026-05-31", "9.00")])
+            assert result.accepted == 1
+        assert data.ledger.points.sum() == total  # read after the write: not seen
+    with service.open_shop(database, datetime(2026, 7, 1, tzinfo=UTC)) as data:
+        assert len(data.purchases) == before + 1
