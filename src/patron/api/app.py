@@ -40,6 +40,8 @@ def _routers() -> list[APIRouter]:
         "patron.events.routes",
         "patron.ledger.routes",
         "patron.rewards.routes",
+        "patron.tiers.routes",
+        "patron.analytics.routes",
     ):
         try:
             routers.append(import_module(module).router)
