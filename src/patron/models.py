@@ -15,6 +15,7 @@ from patron.ledger.models import (
 from patron.members.models import Member
 from patron.program.models import ProgramVersion
 from patron.rewards.models import Redemption, Reward
+from patron.tiers.models import MemberTier, OutboxMessage, TierChange
 
 __all__ = [
     "ApiKey",
@@ -24,6 +25,8 @@ __all__ = [
     "LedgerEntry",
     "LotAllocation",
     "Member",
+    "MemberTier",
+    "OutboxMessage",
     "PointAccount",
     "PointLot",
     "ProgramVersion",
@@ -31,4 +34,5 @@ __all__ = [
     "Reward",
     "RuleBudget",
     "RuleUsage",
+    "TierChange",
 ]

@@ -35,6 +35,7 @@ from patron.program.schema import Program
 from patron.program.service import require_program
 from patron.rules.engine import evaluate
 from patron.rules.types import EventFacts, MemberFacts
+from patron.tiers.service import TierBatch, member_tier_facts
 
 EVENTS = table_of(Event)
 MEMBERS = table_of(Member)
@@ -319,11 +320,14 @@ class _Batch:
         self.state = BatchState.load(
             self.session, self.program, live, self.members, lock_budgets=self.lock_budgets
         )
+        self.tiers = TierBatch.load(self.session, self.program, live)  # None without tiers
         self.accepted: list[Row] = []
         for row in live:
             try:
                 if row.event.type == "refund":
                     self.state.check_refund(row)
+                    if self.tiers is not None:
+                        self.tiers.after_refund(row)
                 else:
                     self._evaluate(row)
             except PatronError as exc:
@@ -337,11 +341,19 @@ class _Batch:
     def _evaluate(self, row: Row) -> None:
         member = self.members[row.member_id]
         row.facts = to_facts(row.event, self.program.currency, row.occurred_at)
+        # The level held before this event: one that crosses a threshold earns at the old level.
+        tier, multiplier = (
+            self.tiers.facts(member.id)
+            if self.tiers is not None
+            else (member_tier_facts(member.attributes), None)
+        )
         facts = MemberFacts(
             member_id=member.id,
             status=member.status,
             attributes=member.attributes,
             purchase_count=member.purchase_count,
+            tier=tier,
+            tier_multiplier=multiplier,
             rule_usage=self.state.usage_view(member.id),
         )
         evaluation = evaluate(self.program, row.facts, facts, budgets_used=self.state.budgets)
@@ -387,6 +399,8 @@ class _Batch:
             member.purchase_count += 1
             member.changed = True
         self.state.remember_purchase(row)
+        if self.tiers is not None:
+            self.tiers.after_event(row)  # upgrade at once when a threshold is crossed
 
     # -- writing ------------------------------------------------------------
     def _write(self) -> None:
@@ -406,6 +420,8 @@ class _Batch:
         post_earnings(self.session, earnings, self.accounts, self.at, entry_ids=ids[ENTRIES])
         self.state.save(self.session)
         self._save_members()
+        if self.tiers is not None:
+            self.tiers.save(self.session, self.members, self.at)
         for row in rows:
             if row.event.type == "refund":
                 self.state.reverse(self.session, row, self.at)

@@ -1,4 +1,5 @@
-"""``patron jobs run``: release pending points, expire what is due, birthday rewards."""
+"""``patron jobs run``: release pending points, expire what is due, birthday rewards,
+tier reviews."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ console = Console()
 def run() -> None:
     """Run the jobs once (schedule it, e.g. hourly, with cron or a timer)."""
     from patron.rewards.birthdays import issue_birthday_rewards
+    from patron.tiers.service import review_tiers
 
     at = now()
     with get_database().unit_of_work() as session:
         found = current_program(session)
         report = run_jobs(session, at, found[1] if found else None)
         birthdays = issue_birthday_rewards(session, at, found[1] if found else None)
+        tiers = review_tiers(session, at, found[1] if found else None)
     console.print(
         f"Released {report.released_lots} lots; expired {report.expired_points} points "
         f"in {report.expired_lots} lots of {report.members_touched} members."
@@ -33,3 +36,4 @@ def run() -> None:
         + (f", {birthdays.out_of_stock} waiting for stock" if birthdays.out_of_stock else "")
         + "."
     )
+    console.print(f"Tier reviews: {tiers.reviewed} reviewed, {tiers.downgraded} moved down.")

@@ -95,6 +95,7 @@ def show(member_id: Annotated[int, typer.Argument(help="The member's id.")]) -> 
         member = service.get_member(session, member_id)
         console.print(_profile(member))
         _print_points(session, member_id)
+        _print_tier(session, member_id)
         _print_coupons(session, member_id)
 
 
@@ -160,3 +161,12 @@ def _print_coupons(session: Session, member_id: int) -> None:
         return
     table = member_coupons_table(session, member_id)
     console.print(table if table is not None else "No coupons yet.")
+
+
+def _print_tier(session: Session, member_id: int) -> None:
+    """Tier and progress, when the program has tiers."""
+    from patron.tiers.commands import member_tier_text
+
+    text = member_tier_text(session, member_id)
+    if text:
+        console.print(text)

@@ -33,6 +33,7 @@ from patron.rules.syntax import (
     Rule,
     TimeWindow,
 )
+from patron.tiers.definition import TiersDefinition
 
 __all__ = [
     "Cap",
@@ -82,7 +83,8 @@ class Program(ProgramModel):
     points: PointsPolicy = PointsPolicy()
     rules: list[Rule] = Field(default_factory=list)
     rewards: list[RewardDefinition] = Field(default_factory=list)  # see patron.rewards
-    # tiers, stamp_cards, referrals: added here by their modules.
+    tiers: TiersDefinition | None = None  # see patron.tiers
+    # stamp_cards, referrals: added here by their modules.
 
     @field_validator("currency", mode="before")
     @classmethod
@@ -105,8 +107,9 @@ class Program(ProgramModel):
     def _consistent(self) -> Program:
         from patron.rewards.definition import reward_problems
         from patron.rules.checks import program_problems
+        from patron.tiers.definition import tier_problems
 
-        problems = program_problems(self) + reward_problems(self)
+        problems = program_problems(self) + reward_problems(self) + tier_problems(self)
         if problems:
             detail = "; ".join(f"{path}: {msg}" for path, msg in problems)
             raise PydanticCustomError(

@@ -235,7 +235,7 @@ def test_rule_errors_name_the_path(rule: dict[str, Any], path: str, message: str
             "points.expiry",
             "years only goes with",
         ),
-        ({"name": "C", "currency": "USD", "tiers": []}, "tiers", "unknown key 'tiers'"),
+        ({"name": "C", "currency": "USD", "tires": {}}, "tires", "did you mean 'tiers'"),
         ({"name": "C", "currency": "USD", "rules": {"id": "x"}}, "rules", "valid list"),
     ],
 )
