@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, gammaln, hyp2f1, log_expit, psi
+from scipy.special import expit, gammaln, log_expit, psi
 
 from ._common import (
     ArrayLike,
@@ -36,6 +36,7 @@ from ._common import (
     worth_compressing,
     x_groups,
 )
+from ._hypergeometric import hyp2f1
 
 
 @dataclass(frozen=True)
@@ -87,21 +88,33 @@ class BGNBDModel:
         if not horizon >= 0:
             raise ValueError("t must be non-negative")
         r, alpha, a, b = self.params
-        if abs(a - 1.0) < 1e-7:  # removable singularity of (1 - G)/(a - 1)
-            a = 1.0 + 1e-7
-        if abs(a + b - 1.0) < 1e-9:  # 2F1 with c = 0 at x = 0: a removable singularity too
-            b += 2e-9
-        z = horizon / (alpha + age + horizon)
-        log_shrink = (a - 1.0) * np.log1p(-z)
-        series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            one_minus_g = np.where(
-                series > 0,
-                -np.expm1(log_shrink + np.log(series)),
-                1.0 - np.exp(log_shrink) * series,
-            )
-        expected_if_alive = (a + b + x - 1.0) / (a - 1.0) * one_minus_g
+        step = 1e-4
+        if abs(a - 1.0) < step:  # (1 - G)/(a - 1) is 0/0 at a = 1: interpolate across it
+            below = _expected_if_alive((r, alpha, 1.0 - step, b), x, age, horizon)
+            above = _expected_if_alive((r, alpha, 1.0 + step, b), x, age, horizon)
+            expected_if_alive = below + (a - 1.0 + step) / (2 * step) * (above - below)
+        else:
+            expected_if_alive = _expected_if_alive((r, alpha, a, b), x, age, horizon)
         return np.asarray(expected_if_alive * self.probability_alive(x, t_x, age), dtype=float)
+
+
+def _expected_if_alive(
+    params: tuple[float, float, float, float], x: FloatArray, age: FloatArray, horizon: float
+) -> FloatArray:
+    """E[purchases in (T, T+t] | alive at T, x]: (a+b+x-1)/(a-1) * (1 - G), a != 1."""
+    r, alpha, a, b = params
+    if abs(a + b - 1.0) < 1e-9:  # 2F1 with c = 0 at x = 0: a removable singularity too
+        b += 2e-9
+    z = horizon / (alpha + age + horizon)
+    log_shrink = (a - 1.0) * np.log1p(-z)
+    series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        one_minus_g = np.where(
+            series > 0,
+            -np.expm1(log_shrink + np.log(series)),
+            1.0 - np.exp(log_shrink) * series,
+        )
+    return np.asarray((a + b + x - 1.0) / (a - 1.0) * one_minus_g, dtype=float)
 
 
 def _log_odds_dead(

@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln, hyp2f1
+from scipy.special import gammaln
 
 from ._common import (
     ArrayLike,
@@ -45,6 +45,7 @@ from ._common import (
     worth_compressing,
     x_groups,
 )
+from ._hypergeometric import hyp2f1
 
 Params = tuple[float, float, float, float]
 
