@@ -38,6 +38,11 @@ for _module, _attr, _name in _GROUPS:
         if _exc.name != _module:
             raise
 
+# Top-level commands that live with their domain: (module, attribute, name).
+_COMMANDS = (("patron.analytics.report", "report", "report"),)
+for _module, _attr, _name in _COMMANDS:
+    app.command(_name)(getattr(import_module(_module), _attr))
+
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:

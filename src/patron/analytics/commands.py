@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import typer
 
+from patron.analytics.export import export
+
 app = typer.Typer(
     help="Retention analytics: metrics, customer lifetime value, exports.", no_args_is_help=True
 )
+
+app.command("export")(export)  # every figure as CSV (``patron report`` prints them)
