@@ -50,8 +50,8 @@ def test_purchases_are_read_net_of_refunds_with_discounts(
 
 def test_period_figures(database: Database, shop: dict[str, int]) -> None:
     with service.open_shop(database, JAN_TO_MAY.end) as data:
-        whole = service.summary(data, JAN_TO_MAY, RULES)
-        spring = service.summary(data, MAR_TO_MAY, RULES)
+        whole = service.period_summary(data, JAN_TO_MAY, RULES)
+        spring = service.period_summary(data, MAR_TO_MAY, RULES)
         assert data.currency == "USD"
     assert (whole.customers_at_start, whole.customers_at_end, whole.new_customers) == (0, 4, 4)
     assert (whole.purchases, whole.revenue_minor, whole.buyers, whole.repeat_buyers) == (
@@ -74,10 +74,10 @@ def test_splits_by_status_attribute_and_membership(
     database: Database, shop: dict[str, int]
 ) -> None:
     with service.open_shop(database, JAN_TO_MAY.end) as data:
-        status = service.summary_by(data, JAN_TO_MAY, RULES, "status")
-        city = dict(service.summary_by(data, JAN_TO_MAY, RULES, "attribute:city"))
-        vip = dict(service.summary_by(data, JAN_TO_MAY, RULES, "attribute:vip"))
-        joined = dict(service.summary_by(data, JAN_TO_MAY, RULES, "membership"))
+        status = service.period_summary_by(data, JAN_TO_MAY, RULES, "status")
+        city = dict(service.period_summary_by(data, JAN_TO_MAY, RULES, "attribute:city"))
+        vip = dict(service.period_summary_by(data, JAN_TO_MAY, RULES, "attribute:vip"))
+        joined = dict(service.period_summary_by(data, JAN_TO_MAY, RULES, "membership"))
     assert [(label, f.purchases) for label, f in status] == [("active", 8)]
     assert {k: v.revenue_minor for k, v in city.items()} == {
         "London": 6000,
@@ -104,7 +104,7 @@ def test_join_time_is_the_earlier_of_enrolment_and_signup(
 
 def test_cohorts_rfm_lifecycle_profiles_loyalty(database: Database, shop: dict[str, int]) -> None:
     with service.open_shop(database, JAN_TO_MAY.end) as data:
-        matrix = service.cohorts(data, JAN_TO_MAY)
+        matrix = service.cohort_table(data, JAN_TO_MAY)
         scores = service.member_scores(data, RULES)
         venue = data.venue_share
     assert matrix.months == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
@@ -136,7 +136,7 @@ def test_economics_agree_with_the_ledger(
         )
         total = session.scalar(select(func.sum(LedgerEntry.points)))
     with service.open_shop(database, JAN_TO_MAY.end) as data:
-        e = service.economics(data, JAN_TO_MAY)
+        e = service.program_figures(data, JAN_TO_MAY)
     assert e.flows.earned == earned and e.flows.spent == 20
     assert e.flows.reversed > 0  # bob's refunds took points back
     assert e.outstanding_at_end == total
@@ -146,8 +146,9 @@ def test_economics_agree_with_the_ledger(
     assert e.breakage_rate == 0.0
     assert [m.month for m in e.months][-1] == "2026-05"
     assert e.incremental.members == 0  # dave joined on 05-01: not 90 days ago yet
-    with service.open_shop(database, datetime(2026, 9, 1, tzinfo=UTC)) as data:
-        later = service.economics(data, Period(JAN_TO_MAY.start, datetime(2026, 9, 1, tzinfo=UTC)))
+    to_august = Period(JAN_TO_MAY.start, datetime(2026, 9, 1, tzinfo=UTC))
+    with service.open_shop(database, to_august.end) as data:
+        later = service.program_figures(data, to_august)
     assert later.incremental.members == 1  # dave, who bought on 03-15 before joining
     assert later.incremental.before_minor == 1000 and later.incremental.after_minor == 1000
     assert later.incremental.incremental_minor == 0
@@ -166,7 +167,7 @@ def test_expired_points_count_as_breakage(
     assert report.expired_points > 0
     year = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC))
     with service.open_shop(database, year.end) as data:
-        e = service.economics(data, year)
+        e = service.program_figures(data, year)
     assert e.flows.expired == report.expired_points
     assert e.breakage_rate == pytest.approx(report.expired_points / e.flows.net_earned)
     assert e.months[-1].outstanding == e.outstanding_at_end

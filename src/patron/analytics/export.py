@@ -51,7 +51,7 @@ def export(
     period, rules = ask(start, end, active_days, "days", churn_days)
     out.mkdir(parents=True, exist_ok=True)
     with service.open_shop(get_database(), period.end) as data:
-        r = service.report(data, period, rules)
+        r = service.full_report(data, period, rules)
         scores = service.member_scores(data, rules)
     write_report(out, r)
     write_members(out / "members.csv", scores, r.currency)

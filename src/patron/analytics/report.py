@@ -65,7 +65,7 @@ def report(
         raise typer.BadParameter("days or cycle", param_hint="--churn")
     period, rules = ask(start, end, active_days, churn, churn_days)
     with service.open_shop(get_database(), period.end) as data:
-        figures = service.report(data, period, rules)
+        figures = service.full_report(data, period, rules)
     print_report(figures, rules)
 
 

@@ -73,8 +73,8 @@ def summary(
     if by is not None:
         service.check_dimension(by)
     with service.open_shop(caller.db, q.period.end) as data:
-        figures = service.summary(data, q.period, q.rules)
-        groups = None if by is None else service.summary_by(data, q.period, q.rules, by)
+        figures = service.period_summary(data, q.period, q.rules)
+        groups = None if by is None else service.period_summary_by(data, q.period, q.rules, by)
         return SummaryOut.of(q.period, data.currency, q.rules, figures, by, groups)
 
 
@@ -82,35 +82,35 @@ def summary(
 def cohorts(q: Asked = Depends(asked), caller: Caller = Depends(require("read"))) -> CohortsOut:
     """Acquisition month x months since the first purchase: counts and rates."""
     with service.open_shop(caller.db, q.period.end) as data:
-        return CohortsOut.of(q.period, service.cohorts(data, q.period))
+        return CohortsOut.of(q.period, service.cohort_table(data, q.period))
 
 
 @router.get("/rfm", response_model=RFMOut)
 def rfm(q: Asked = Depends(asked), caller: Caller = Depends(require("read"))) -> RFMOut:
     """RFM segments: how many customers in each, and their mean R, F and M."""
     with service.open_shop(caller.db, q.period.end) as data:
-        return RFMOut.of(data.as_of, service.rfm(data), data.currency)
+        return RFMOut.of(data.as_of, service.rfm_scores(data), data.currency)
 
 
 @router.get("/lifecycle", response_model=LifecycleOut)
 def lifecycle(q: Asked = Depends(asked), caller: Caller = Depends(require("read"))) -> LifecycleOut:
     """Members per lifecycle stage, and the BG/NBD model behind it when one was fitted."""
     with service.open_shop(caller.db, q.period.end) as data:
-        return LifecycleOut.of(data.as_of, service.lifecycle(data, q.rules))
+        return LifecycleOut.of(data.as_of, service.member_stages(data, q.rules))
 
 
 @router.get("/profiles", response_model=ProfilesOut)
 def profiles(q: Asked = Depends(asked), caller: Caller = Depends(require("read"))) -> ProfilesOut:
     """How many customers are price-driven, convenience-driven (and its three signs)."""
     with service.open_shop(caller.db, q.period.end) as data:
-        return ProfilesOut(as_of=data.as_of, counts=service.profiles(data).counts())
+        return ProfilesOut(as_of=data.as_of, counts=service.member_profiles(data).counts())
 
 
 @router.get("/loyalty", response_model=LoyaltyOut)
 def loyalty(q: Asked = Depends(asked), caller: Caller = Depends(require("read"))) -> LoyaltyOut:
     """Loyalty scores (0-100): mean, bands, and the signals and weights behind them."""
     with service.open_shop(caller.db, q.period.end) as data:
-        return LoyaltyOut.of(data.as_of, service.loyalty(data))
+        return LoyaltyOut.of(data.as_of, service.loyalty_table(data))
 
 
 @router.get("/economics", response_model=EconomicsOut)
@@ -124,7 +124,7 @@ def economics(
 ) -> EconomicsOut:
     """Points liability month by month, breakage, redemptions, reward cost, ROI."""
     with service.open_shop(caller.db, q.period.end) as data:
-        e = service.economics(data, q.period, window_days=window_days, margin=margin)
+        e = service.program_figures(data, q.period, window_days=window_days, margin=margin)
         return EconomicsOut.of(q.period, e)
 
 

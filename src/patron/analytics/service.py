@@ -128,7 +128,7 @@ def open_shop(database: Database, end: datetime) -> Iterator[ShopData]:
 # -- use cases ------------------------------------------------------------------------
 
 
-def summary(data: ShopData, period: Period, rules: ActivityRules) -> PeriodFigures:
+def period_summary(data: ShopData, period: Period, rules: ActivityRules) -> PeriodFigures:
     return period_figures(data.purchases, period, rules)
 
 
@@ -142,7 +142,7 @@ def check_dimension(dimension: str) -> str:
     return dimension
 
 
-def summary_by(
+def period_summary_by(
     data: ShopData, period: Period, rules: ActivityRules, dimension: str
 ) -> list[tuple[str, PeriodFigures]]:
     """The period figures per group of a dimension (see ``splits``). A new member
@@ -159,7 +159,7 @@ def summary_by(
     ]
 
 
-def cohorts(data: ShopData, period: Period) -> CohortMatrix:
+def cohort_table(data: ShopData, period: Period) -> CohortMatrix:
     months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month
     if months > MAX_COHORT_MONTHS:
         raise InvalidInput(
@@ -169,18 +169,18 @@ def cohorts(data: ShopData, period: Period) -> CohortMatrix:
     return cohort_matrix(data.purchases, period)
 
 
-def rfm(data: ShopData) -> RFMTable:
+def rfm_scores(data: ShopData) -> RFMTable:
     return rfm_table(data.purchases, data.as_of_s)
 
 
-def lifecycle(data: ShopData, rules: ActivityRules) -> Lifecycle:
+def member_stages(data: ShopData, rules: ActivityRules) -> Lifecycle:
     ids, joined = data.members
     return lifecycle_stages(
         data.purchases, ids, joined, data.as_of_s, LifecycleRules(active_days=rules.active_days)
     )
 
 
-def profiles(data: ShopData) -> Profiles:
+def member_profiles(data: ShopData) -> Profiles:
     return shopping_profiles(data.purchases, data.as_of_s, data.venue_share)
 
 
@@ -193,12 +193,12 @@ class LoyaltyTable:
         return float(self.scores.mean()) if self.scores.size else None
 
 
-def loyalty(data: ShopData) -> LoyaltyTable:
+def loyalty_table(data: ShopData) -> LoyaltyTable:
     inputs = data.engagement
     return LoyaltyTable(inputs, loyalty_scores(inputs))
 
 
-def economics(
+def program_figures(
     data: ShopData, period: Period, *, window_days: int = 90, margin: Decimal = Decimal(1)
 ) -> ProgramEconomics:
     currency, value_per_point = data.terms
@@ -227,21 +227,21 @@ class Report:
     economics: ProgramEconomics
 
 
-def report(data: ShopData, period: Period, rules: ActivityRules) -> Report:
-    scores = loyalty(data)
+def full_report(data: ShopData, period: Period, rules: ActivityRules) -> Report:
+    scores = loyalty_table(data)
     return Report(
         period=period,
         as_of=data.as_of,
         currency=data.currency,
-        summary=summary(data, period, rules),
-        by_status=summary_by(data, period, rules, "status"),
-        cohorts=cohorts(data, period),
-        rfm_segments=rfm(data).segment_counts(),
-        lifecycle=lifecycle(data, rules),
-        profiles=profiles(data).counts(),
+        summary=period_summary(data, period, rules),
+        by_status=period_summary_by(data, period, rules, "status"),
+        cohorts=cohort_table(data, period),
+        rfm_segments=rfm_scores(data).segment_counts(),
+        lifecycle=member_stages(data, rules),
+        profiles=member_profiles(data).counts(),
         loyalty_mean=scores.mean(),
         loyalty_bands=score_bands(scores.scores),
-        economics=economics(data, period),
+        economics=program_figures(data, period),
     )
 
 
@@ -272,7 +272,7 @@ class MemberScores:
 
 def member_scores(data: ShopData, rules: ActivityRules) -> MemberScores:
     ids, joined = data.members
-    table, shop = rfm(data), profiles(data)
+    table, shop = rfm_scores(data), member_profiles(data)
     where, bought = positions(table.member, ids)
 
     def spread(values: np.ndarray, missing: float | int | bool) -> np.ndarray:
@@ -280,7 +280,7 @@ def member_scores(data: ShopData, rules: ActivityRules) -> MemberScores:
             return np.full(ids.size, missing, dtype=np.asarray(missing).dtype)
         return np.where(bought, values[where], missing)
 
-    life, points = lifecycle(data, rules), loyalty(data)
+    life, points = member_stages(data, rules), loyalty_table(data)
     return MemberScores(
         member=ids,
         joined_at=joined,
