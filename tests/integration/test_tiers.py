@@ -252,3 +252,51 @@ def test_no_tiers_section_means_no_tier_work(cafe: Database, clock: FrozenClock)
         assert session.scalars(select(TierChange)).all() == []
         with pytest.raises(Conflict):
             tier_status(session, member, clock.now(), None)
+
+
+def fee(ext: str, member: str = "alice") -> dict[str, Any]:
+    return {
+        "external_id": ext,
+        "type": "custom",
+        "name": "membership_fee",
+        "member_external_id": member,
+    }
+
+
+def test_paid_membership_joins_renews_and_ends(database: Database, clock: FrozenClock) -> None:
+    membership = {"tier": "gold", "event": "membership_fee", "days": 30}
+    load_program(database, program(membership=membership, review={"days": 10}), clock)
+    member = one(database, buy("f0", "10.00")).member_id or 0
+    joined_at = one(database, fee("f1")).occurred_at
+    assert joined_at is not None
+    assert tier_of(database, member) == "gold"  # whatever the measure
+    after = one(database, buy("f2", "10.00"))
+    assert [a.points for a in after.awards if a.rule_id == "tier:gold"] == [10]
+    clock.advance(days=20)
+    one(database, fee("f3"))  # renewed: 30 more days from the end of the paid period
+    with database.unit_of_work() as session:
+        row = session.get(MemberTier, member)
+        assert row is not None
+        assert row.paid_until == joined_at + timedelta(days=60)
+        status = tier_status(session, member, clock.now(), _program(session))
+    assert status.paid_until == joined_at + timedelta(days=60)
+    assert "Gold membership paid until 2026-05-01" in status.progress.text
+    clock.advance(days=10)  # the review is due but a paid level holds while paid
+    assert jobs(database, clock) == (1, 0)
+    assert tier_of(database, member) == "gold"
+    clock.advance(days=31)  # not renewed: the paid level ends
+    jobs(database, clock)
+    assert tier_of(database, member) is None  # 20.00 earns no level
+    with database.unit_of_work() as session:
+        change = tier_history(session, member, limit=1)[0]
+        row = session.get(MemberTier, member)
+    assert (change.reason, change.from_tier, change.to_tier) == ("membership_ended", "gold", None)
+    assert row is not None and row.paid_until is None
+    assert jobs(database, clock) == (0, 0)
+
+
+def _program(session: Any) -> Any:
+    from patron.program.service import current_program
+
+    found = current_program(session)
+    return found[1] if found else None

@@ -36,4 +36,7 @@ def run() -> None:
         + (f", {birthdays.out_of_stock} waiting for stock" if birthdays.out_of_stock else "")
         + "."
     )
-    console.print(f"Tier reviews: {tiers.reviewed} reviewed, {tiers.downgraded} moved down.")
+    console.print(
+        f"Tier reviews: {tiers.reviewed} reviewed, {tiers.downgraded} moved down, "
+        f"{tiers.memberships_ended} paid memberships ended."
+    )

@@ -51,6 +51,16 @@ class TierReview(ProgramModel):
     max_down: int = Field(1, ge=1, le=MAX_LEVELS)
 
 
+class TierMembership(ProgramModel):
+    """A paid level: the custom event ``event`` (the fee) gives level ``tier`` for ``days``
+    whatever the measure; a renewal extends it from the end of the paid period. Unrenewed,
+    it ends: the review job moves the member to the level their measure earns."""
+
+    tier: str
+    event: str = Field("membership_fee", min_length=1, max_length=100)
+    days: int = Field(365, ge=1, le=3_650)
+
+
 class TierLevel(ProgramModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
     name: str = Field(min_length=1, max_length=100)
@@ -64,6 +74,7 @@ class TiersDefinition(ProgramModel):
     window: TierWindow = TierWindow(type="rolling", days=365)
     review: TierReview = TierReview()
     levels: list[TierLevel] = Field(min_length=1, max_length=MAX_LEVELS)
+    membership: TierMembership | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +155,13 @@ def tier_problems(program: Program) -> list[tuple[str, str]]:
                 )
             )
         previous = (i, units)
+    if tiers.membership is not None and tiers.membership.tier not in seen:
+        problems.append(
+            (
+                "tiers.membership.tier",
+                f"unknown level '{tiers.membership.tier}' (levels: {', '.join(seen)})",
+            )
+        )
     for i, reward in enumerate(program.rewards):
         named = [
             ("eligible.tiers", reward.eligible.tiers if reward.eligible else None),

@@ -23,7 +23,8 @@ from patron.core.db import Base, BigId
 
 
 class MemberTier(Base):
-    """A member's level (``tier`` NULL: below the first level), since when, next review."""
+    """A member's level (``tier`` NULL: below the first level), since when, next review,
+    and until when a paid membership lasts."""
 
     __tablename__ = "member_tiers"
     __table_args__ = (Index("ix_member_tiers_review_at", "review_at"),)
@@ -32,11 +33,13 @@ class MemberTier(Base):
     tier: Mapped[str | None] = mapped_column(String(64))
     since: Mapped[datetime]
     review_at: Mapped[datetime | None]  # None without a tier: nothing to review
+    paid_until: Mapped[datetime | None]  # a paid membership level, held until then
     updated_at: Mapped[datetime]
 
 
 class TierChange(Base):
-    """One move between levels: ``kind`` is ``upgrade`` or ``downgrade``."""
+    """One move between levels: ``kind`` is ``upgrade`` or ``downgrade``; ``reason`` is
+    ``threshold``, ``membership`` (a fee paid), ``review`` or ``membership_ended``."""
 
     __tablename__ = "tier_changes"
     __table_args__ = (Index("ix_tier_changes_member", "member_id", "id"),)
@@ -46,6 +49,7 @@ class TierChange(Base):
     from_tier: Mapped[str | None] = mapped_column(String(64))
     to_tier: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
     measure: Mapped[int]  # the qualifying figure when it happened (minor units, points, visits)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))  # the crossing event
     explanation: Mapped[str] = mapped_column(Text)

@@ -138,6 +138,7 @@ def progress(
     measure_at_decision: int,
     currency: str,
     zone: tzinfo,
+    paid_until: datetime | None = None,
 ) -> Progress:
     """What the member needs for the next level and to keep this one, in numbers and words.
 
@@ -170,6 +171,10 @@ def progress(
             if decision_at is not None
             else f"{level.name} held"
         )
+    if paid_until is not None and tiers.membership is not None:
+        paid = next((lv for lv in levels if lv.id == tiers.membership.tier), None)
+        if paid is not None:
+            parts.append(f"{paid.name} membership paid until {_date(paid_until, zone)}")
     text = "; ".join(parts)
     return Progress(level, measure, nxt, keep, text[:1].upper() + text[1:])
 

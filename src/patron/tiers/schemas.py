@@ -43,6 +43,7 @@ class TierOut(BaseModel):
     downgrade_possible_at: datetime | None = Field(
         description="Review date plus grace: the earliest a downgrade can take effect."
     )
+    paid_until: datetime | None = Field(description="A paid membership level lasts until then.")
     measure: FigureOut
     next: TargetOut | None
     keep: TargetOut | None
@@ -100,6 +101,7 @@ def tier_out(status: TierStatus) -> TierOut:
         since=status.since,
         review_at=status.review_at,
         downgrade_possible_at=status.decision_at,
+        paid_until=status.paid_until,
         measure=figure(progress.measure),
         next=target(progress.next),
         keep=target(progress.keep),

@@ -41,7 +41,7 @@ from patron.events.models import Event
 from patron.members.models import Member
 from patron.members.service import get_member
 from patron.program.schema import Program
-from patron.tiers.definition import Level, TiersDefinition, compile_levels
+from patron.tiers.definition import Level, TierMembership, TiersDefinition, compile_levels
 from patron.tiers.models import MemberTier, OutboxMessage, TierChange
 from patron.tiers.progress import (
     NO_LEVEL,
@@ -92,6 +92,7 @@ class _Change:
     measure: int
     at: datetime
     row: Row | None = None
+    reason: str = "threshold"  # threshold | membership | review | membership_ended
 
 
 @dataclass
@@ -105,6 +106,8 @@ class TierBatch:
     current: dict[int, int] = field(default_factory=dict)
     stored: set[int] = field(default_factory=set)
     changes: list[_Change] = field(default_factory=list)
+    paid: dict[int, datetime | None] = field(default_factory=dict)
+    paid_changed: set[int] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, program: Program, rows: Sequence[Row]) -> TierBatch | None:
@@ -118,11 +121,14 @@ class TierBatch:
         members = sorted({r.member_id for r in rows})
         if not members:
             return batch
-        for member_id, tier in session.execute(
-            select(MemberTier.member_id, MemberTier.tier).where(MemberTier.member_id.in_(members))
+        for member_id, tier, paid_until in session.execute(
+            select(MemberTier.member_id, MemberTier.tier, MemberTier.paid_until).where(
+                MemberTier.member_id.in_(members)
+            )
         ):
             batch.stored.add(member_id)
             batch.current[member_id] = level_index(batch.levels, tier)
+            batch.paid[member_id] = paid_until
         times = [r.occurred_at for r in rows]
         first = window_start(tiers.window, min(times), program.zone)
         last = window_start(tiers.window, max(times), program.zone)
@@ -152,6 +158,10 @@ class TierBatch:
 
     def after_event(self, row: Row) -> None:
         """Count a scored event and move the member up if it crossed a threshold."""
+        membership = self.tiers.membership
+        is_fee = membership is not None and row.event.type == "custom"
+        if is_fee and membership is not None and row.event.name == membership.event:
+            self._fee_paid(row, membership)
         kind = self.tiers.qualify_on
         if kind == "points":
             value = row.points
@@ -169,6 +179,22 @@ class TierBatch:
             self.current[row.member_id] = reached
             self.changes.append(
                 _Change(row.member_id, before, reached, measure, row.occurred_at, row)
+            )
+
+    def _fee_paid(self, row: Row, membership: TierMembership) -> None:
+        """A membership fee: the paid level for ``days`` from now or from the paid period's end."""
+        member_id, at = row.member_id, row.occurred_at
+        paid_until = self.paid.get(member_id)
+        start = paid_until if paid_until is not None and paid_until > at else at
+        self.paid[member_id] = start + timedelta(days=membership.days)
+        self.paid_changed.add(member_id)
+        before = self.current.get(member_id, NO_LEVEL)
+        paid_level = level_index(self.levels, membership.tier)
+        if paid_level > before:
+            self.current[member_id] = paid_level
+            measure = self.tracker.measure(member_id, at)
+            self.changes.append(
+                _Change(member_id, before, paid_level, measure, at, row, "membership")
             )
 
     def after_refund(self, row: Row) -> None:
@@ -192,19 +218,30 @@ class TierBatch:
 
     def save(self, session: Session, members: dict[int, MemberState], at: datetime) -> None:
         """Write the batch's upgrades: levels, history, outbox rows, the ``tier`` attribute."""
-        if not self.changes:
-            return
-        _write_changes(
-            session,
-            self.program,
-            self.levels,
-            [_Change(c.member_id, c.before, c.after, c.measure, c.at, c.row) for c in self.changes],
-            self.stored,
-            at,
-            attributes={
-                mid: members[mid].attributes for mid in {c.member_id for c in self.changes}
-            },
-        )
+        if self.changes:
+            _write_changes(
+                session,
+                self.program,
+                self.levels,
+                self.changes,
+                self.stored,
+                at,
+                attributes={
+                    mid: members[mid].attributes for mid in {c.member_id for c in self.changes}
+                },
+            )
+        if self.paid_changed:
+            _write_paid(session, {m: self.paid[m] for m in self.paid_changed})
+
+
+def _write_paid(session: Session, paid: dict[int, datetime | None]) -> None:
+    session.execute(
+        update(TIERS)
+        .where(TIERS.c.member_id == bindparam("m"))
+        .values(paid_until=bindparam("paid_until")),
+        [{"m": m, "paid_until": until} for m, until in sorted(paid.items())],
+        execution_options={"synchronize_session": False},
+    )
 
 
 def member_tier_facts(attributes: dict[str, Any]) -> str | None:
@@ -236,13 +273,14 @@ def _write_changes(
         new = levels[change.after] if change.after != NO_LEVEL else None
         kind = "upgrade" if change.after > change.before else "downgrade"
         event_id = change.row.event_id if change.row is not None else None
-        text = _explain(tiers, program.currency, old, new, change.measure, kind)
+        text = _explain(tiers, program.currency, old, new, change.measure, change.reason)
         history.append(
             {
                 "member_id": change.member_id,
                 "from_tier": old.id if old else None,
                 "to_tier": new.id if new else None,
                 "kind": kind,
+                "reason": change.reason,
                 "measure": change.measure,
                 "event_id": event_id,
                 "explanation": text,
@@ -257,6 +295,7 @@ def _write_changes(
                     "member_id": change.member_id,
                     "from": old.id if old else None,
                     "to": new.id if new else None,
+                    "reason": change.reason,
                     "measure": change.measure,
                     "qualify_on": tiers.qualify_on,
                     "event_id": event_id,
@@ -321,7 +360,7 @@ def _explain(
     old: Level | None,
     new: Level | None,
     measure: int,
-    kind: str,
+    reason: str,
 ) -> str:
     from patron.tiers.progress import amount_words
 
@@ -331,12 +370,17 @@ def _explain(
         if tiers.window.type == "rolling"
         else "this calendar year"
     )
-    if kind == "upgrade":
+    held = old.name if old else "no tier"
+    to = new.name if new else "no tier"
+    if reason == "membership":
+        assert new is not None and tiers.membership is not None
+        return f"Joined {new.name}: membership fee paid ({tiers.membership.days} days)"
+    if reason == "membership_ended":
+        return f"Moved from {held} to {to}: membership not renewed; {figure} {window}"
+    if reason == "threshold":
         assert new is not None
         threshold = amount_words(tiers, new.threshold, currency)
         return f"Reached {new.name}: {figure} {window} (threshold {threshold})"
-    held = old.name if old else "no tier"
-    to = new.name if new else "no tier"
     return f"Moved from {held} to {to} at review: {figure} {window}"
 
 
@@ -387,75 +431,93 @@ def measure_members(
 class ReviewReport:
     reviewed: int = 0
     downgraded: int = 0
+    memberships_ended: int = 0
 
 
 def review_tiers(session: Session, at: datetime, program: Program | None) -> ReviewReport:
-    """Downgrade members whose review date plus grace has passed and who fall short."""
+    """Downgrade members whose review date plus grace has passed and who fall short, and
+    end paid memberships that were not renewed."""
     if program is None or program.tiers is None:
         return ReviewReport()
+    tiers = program.tiers
+    due_before = at - timedelta(days=tiers.review.grace_days)
+    due_now = (MemberTier.tier.is_not(None)) & (MemberTier.review_at <= due_before)
+    if tiers.membership is not None:
+        due_now = due_now | (MemberTier.paid_until <= at)
+    due = list(
+        session.scalars(select(MemberTier.member_id).where(due_now).order_by(MemberTier.member_id))
+    )
+    totals = [0, 0, 0]
+    for i in range(0, len(due), REVIEW_CHUNK):
+        for n, done in enumerate(_review_chunk(session, program, due[i : i + REVIEW_CHUNK], at)):
+            totals[n] += done
+    return ReviewReport(*totals)
+
+
+def _review_chunk(
+    session: Session, program: Program, chunk: list[int], at: datetime
+) -> tuple[int, int, int]:
     from patron.ledger.posting import load_accounts
 
     tiers = program.tiers
+    assert tiers is not None
     levels = compile_levels(program)
     due_before = at - timedelta(days=tiers.review.grace_days)
-    due = list(
-        session.scalars(
-            select(MemberTier.member_id)
-            .where(MemberTier.tier.is_not(None), MemberTier.review_at <= due_before)
-            .order_by(MemberTier.member_id)
-        )
-    )
-    reviewed = downgraded = 0
-    for i in range(0, len(due), REVIEW_CHUNK):
-        chunk = due[i : i + REVIEW_CHUNK]
-        load_accounts(session, chunk)  # the member lock every writer takes, in id order
-        rows = session.execute(
-            select(MemberTier.member_id, MemberTier.tier, MemberTier.review_at).where(
-                MemberTier.member_id.in_(chunk), MemberTier.review_at <= due_before
-            )
-        ).all()
-        measured = measure_members(session, program, [r.member_id for r in rows], at)
-        changes, kept = [], []
-        for member_id, tier, review_at in rows:
-            reviewed += 1
-            current = level_index(levels, tier)
-            figure = measured[member_id].now if member_id in measured else 0
-            new = after_review(levels, current, figure, tiers.review.max_down)
-            if new < current:
-                changes.append(_Change(member_id, current, new, figure, at))
-                continue
-            assert review_at is not None  # selected by review_at <= due_before
-            while review_at <= due_before:
-                review_at += timedelta(days=tiers.review.days)
-            kept.append({"m": member_id, "review_at": review_at, "updated_at": at})
-        if kept:
-            session.execute(
-                update(TIERS)
-                .where(TIERS.c.member_id == bindparam("m"))
-                .values(review_at=bindparam("review_at"), updated_at=bindparam("updated_at")),
-                kept,
-                execution_options={"synchronize_session": False},
-            )
-        if changes:
-            attributes = {
-                mid: dict(attrs or {})
-                for mid, attrs in session.execute(
-                    select(Member.id, Member.attributes).where(
-                        Member.id.in_([c.member_id for c in changes])
-                    )
+    paid_level = level_index(levels, tiers.membership.tier) if tiers.membership else NO_LEVEL
+    load_accounts(session, chunk)  # the member lock every writer takes, in id order
+    rows = session.execute(
+        select(
+            MemberTier.member_id, MemberTier.tier, MemberTier.review_at, MemberTier.paid_until
+        ).where(MemberTier.member_id.in_(chunk))
+    ).all()
+    measured = measure_members(session, program, chunk, at)
+    changes, kept = [], []
+    ended: dict[int, datetime | None] = {}
+    reviewed = 0
+    for member_id, tier, review_at, paid_until in rows:
+        current = level_index(levels, tier)
+        figure = measured[member_id].now if member_id in measured else 0
+        if paid_until is not None and paid_until <= at and tiers.membership is not None:
+            ended[member_id] = None
+            earned = qualified_index(levels, figure)
+            if earned < current <= paid_level:  # the level was paid for, not earned
+                changes.append(
+                    _Change(member_id, current, earned, figure, at, None, "membership_ended")
                 )
-            }
-            _write_changes(
-                session,
-                program,
-                levels,
-                changes,
-                {c.member_id for c in changes},
-                at,
-                attributes=attributes,
+                continue
+        if tier is None or review_at is None or review_at > due_before:
+            continue
+        reviewed += 1
+        new = after_review(levels, current, figure, tiers.review.max_down)
+        if paid_until is not None and paid_until > at:
+            new = max(new, min(paid_level, current))  # a paid level holds while paid
+        if new < current:
+            changes.append(_Change(member_id, current, new, figure, at, None, "review"))
+            continue
+        while review_at <= due_before:
+            review_at += timedelta(days=tiers.review.days)
+        kept.append({"m": member_id, "review_at": review_at, "updated_at": at})
+    if kept:
+        session.execute(
+            update(TIERS)
+            .where(TIERS.c.member_id == bindparam("m"))
+            .values(review_at=bindparam("review_at"), updated_at=bindparam("updated_at")),
+            kept,
+            execution_options={"synchronize_session": False},
+        )
+    if changes:
+        attributes = {
+            mid: dict(attrs or {})
+            for mid, attrs in session.execute(
+                select(Member.id, Member.attributes).where(
+                    Member.id.in_([c.member_id for c in changes])
+                )
             )
-            downgraded += len(changes)
-    return ReviewReport(reviewed, downgraded)
+        }
+        _write_changes(session, program, levels, changes, set(chunk), at, attributes=attributes)
+    if ended:
+        _write_paid(session, ended)
+    return reviewed, sum(c.reason == "review" for c in changes), len(ended)
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -469,6 +531,7 @@ class TierStatus:
     since: datetime | None
     review_at: datetime | None
     decision_at: datetime | None
+    paid_until: datetime | None
     progress: Progress
     currency: str
     zone: tzinfo
@@ -482,9 +545,9 @@ def tier_status(
     get_member(session, member_id)
     levels = compile_levels(program)
     row = session.execute(
-        select(MemberTier.tier, MemberTier.since, MemberTier.review_at).where(
-            MemberTier.member_id == member_id
-        )
+        select(
+            MemberTier.tier, MemberTier.since, MemberTier.review_at, MemberTier.paid_until
+        ).where(MemberTier.member_id == member_id)
     ).first()
     current = level_index(levels, row.tier if row else None)
     review_at = row.review_at if row and current != NO_LEVEL else None
@@ -500,6 +563,7 @@ def tier_status(
             if measured.earliest is not None
             else None
         )
+    paid_until = row.paid_until if row and row.paid_until and row.paid_until > at else None
     shown = progress(
         tiers,
         levels,
@@ -510,6 +574,7 @@ def tier_status(
         measure_at_decision=measured.at_decision if decision_at else measured.now,
         currency=program.currency,
         zone=program.zone,
+        paid_until=paid_until,
     )
     return TierStatus(
         member_id,
@@ -518,6 +583,7 @@ def tier_status(
         row.since if row and current != NO_LEVEL else None,
         review_at,
         decision_at,
+        paid_until,
         shown,
         program.currency,
         program.zone,

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("tier", sa.String(length=64), nullable=True),
         sa.Column("since", patron.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("review_at", patron.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paid_until", patron.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", patron.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"], ["members.id"], name=op.f("fk_member_tiers_member_id_members")
@@ -63,6 +64,7 @@ def upgrade() -> None:
         sa.Column("from_tier", sa.String(length=64), nullable=True),
         sa.Column("to_tier", sa.String(length=64), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("measure", sa.BigInteger(), nullable=False),
         sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("explanation", sa.Text(), nullable=False),
