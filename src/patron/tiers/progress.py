@@ -114,8 +114,8 @@ class Progress:
 
 _VERBS = {
     "spend": ("spend {n} more", "spending {n}"),
-    "points": ("earn {n} more", "earning {n} more"),
-    "visits": ("make {n} more", "making {n} more"),
+    "points": ("earn {n}", "earning {n}"),
+    "visits": ("make {n}", "making {n}"),
 }
 
 
@@ -125,6 +125,12 @@ def amount_words(tiers: TiersDefinition, value: int, currency: str) -> str:
         return format_money(value, currency)
     unit = "point" if tiers.qualify_on == "points" else "visit"
     return f"{value} {unit}{'' if value == 1 else 's'}"
+
+
+def _more(tiers: TiersDefinition, value: int, currency: str) -> str:
+    """``40.00 GBP`` for spend; ``40 more points``, ``1 more visit`` otherwise."""
+    words = amount_words(tiers, value, currency)
+    return words if tiers.qualify_on == "spend" else words.replace(" ", " more ", 1)
 
 
 def progress(
@@ -159,11 +165,11 @@ def progress(
     parts = []
     reach_verb, keep_verb = _VERBS[tiers.qualify_on]
     if nxt is not None:
-        words = reach_verb.format(n=amount_words(tiers, nxt.needed, currency))
+        words = reach_verb.format(n=_more(tiers, nxt.needed, currency))
         by = f" by {_date(nxt.by, zone)}" if nxt.by is not None else ""
         parts.append(f"{words}{by} to reach {nxt.name}")
     if keep is not None:
-        words = keep_verb.format(n=amount_words(tiers, keep.needed, currency))
+        words = keep_verb.format(n=_more(tiers, keep.needed, currency))
         parts.append(f"keep {keep.name} by {words} by {_date(keep.by, zone)}")
     elif level is not None:
         parts.append(
