@@ -27,6 +27,7 @@ inputs, not money to book.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -84,6 +85,15 @@ def _to_datetime64(values: Any, name: str) -> npt.NDArray[np.datetime64]:
     array = np.asarray(values)
     if np.issubdtype(array.dtype, np.datetime64):
         return array.astype("datetime64[us]")
+    if array.size and array.dtype.kind in "USO":
+        # Fast path: numpy parses plain ISO strings itself; anything it warns about
+        # (time zones) or refuses goes through the careful per-value parser below.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                return np.asarray(array.astype(str), dtype="datetime64[us]").ravel()
+        except (ValueError, TypeError, DeprecationWarning, UserWarning):
+            pass
     out = np.empty(array.size, dtype="datetime64[us]")
     for i, value in enumerate(array.ravel().tolist()):
         out[i] = _parse_moment(value, f"{name}[{i}]")[0]
@@ -182,6 +192,8 @@ def summarize(
 
     ``transactions`` maps column names to equal-length sequences (a dict of lists or
     arrays, or a pandas DataFrame). Without ``amount_col`` monetary values are 0.
+    Raises ``ValueError`` naming the problem for a missing column, an unreadable date
+    or amount, and when there is no transaction up to ``calibration_end``.
     """
     if freq not in FREQUENCIES:
         raise ValueError(f"freq must be one of {FREQUENCIES}, got {freq!r}")
@@ -202,6 +214,13 @@ def summarize(
     cal_cutoff = _cutoff(calibration_end, "calibration_end")
     cal_period = _periods(np.array([cal_cutoff - np.timedelta64(1, "us")]), freq)[0]
     in_cal = moments < cal_cutoff
+    if customers.size == 0:
+        raise ValueError("no transactions to summarise")
+    if not in_cal.any():
+        raise ValueError(
+            f"no transactions on or before calibration_end ({calibration_end}); "
+            f"the earliest is {moments.min()}"
+        )
     ids, codes = _factorize(customers[in_cal])
     c, p, totals = _period_totals(codes, _periods(moments[in_cal], freq), amounts[in_cal])
     first_row = np.flatnonzero(np.r_[True, c[1:] != c[:-1]]) if c.size else np.zeros(0, int)
