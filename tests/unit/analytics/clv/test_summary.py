@@ -114,7 +114,14 @@ def test_weeks_start_on_monday_and_months_are_calendar_months() -> None:
 def test_holdout_period() -> None:
     rows = {
         "customer": [1, 1, 1, 1, 2, 3],
-        "date": ["2026-01-01", "2026-01-20", "2026-02-03", "2026-02-03", "2026-01-15", "2026-02-05"],
+        "date": [
+            "2026-01-01",
+            "2026-01-20",
+            "2026-02-03",
+            "2026-02-03",
+            "2026-01-15",
+            "2026-02-05",
+        ],
         "amount": [5, 7, 2, 4, 9, 8],
     }
     summary = _summarize(rows, "2026-01-31", observation_end="2026-02-28", freq="D")
