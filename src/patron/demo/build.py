@@ -33,6 +33,7 @@ from patron.members.schemas import MemberCreate
 from patron.members.service import create_member
 from patron.program.loader import load_program_file
 from patron.program.service import require_program, save_program
+from patron.tiers.service import review_tiers
 
 PROGRAM_FILE = Path(__file__).with_name("program.yaml")
 REWARD_COST = 500  # points a demo member redeems for a free drink
@@ -125,6 +126,7 @@ def _run_step(database: Database, events: list[dict[str, Any]], profiles: dict[s
                         program=program,
                     )
         run_jobs(session, now, program)
+        review_tiers(session, now, program)
 
 
 def _summary(database: Database, *, built: bool) -> DemoSummary:
