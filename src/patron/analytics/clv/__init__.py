@@ -23,16 +23,25 @@ from .bgnbd import BGNBDModel, bgnbd_log_likelihood, fit_bgnbd
 from .gamma_gamma import GammaGammaModel, fit_gamma_gamma, gamma_gamma_log_likelihood
 from .pareto_nbd import ParetoNBDModel, fit_pareto_nbd, pareto_nbd_log_likelihood
 from .summary import FREQUENCIES, RFMSummary, summarize
-from .value import PERIODS_PER_MONTH, PurchaseModel, customer_lifetime_value
+from .value import (
+    PERIODS_PER_MONTH,
+    CustomerValue,
+    PurchaseModel,
+    SpendModel,
+    customer_lifetime_value,
+    predict_customer_value,
+)
 
 __all__ = [
     "FREQUENCIES",
     "PERIODS_PER_MONTH",
     "BGNBDModel",
+    "CustomerValue",
     "GammaGammaModel",
     "ParetoNBDModel",
     "PurchaseModel",
     "RFMSummary",
+    "SpendModel",
     "bgnbd_log_likelihood",
     "customer_lifetime_value",
     "fit_bgnbd",
@@ -40,5 +49,6 @@ __all__ = [
     "fit_pareto_nbd",
     "gamma_gamma_log_likelihood",
     "pareto_nbd_log_likelihood",
+    "predict_customer_value",
     "summarize",
 ]

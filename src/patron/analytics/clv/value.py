@@ -16,6 +16,7 @@ These are estimates for analytics (floats), not money to book.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -32,6 +33,16 @@ class PurchaseModel(Protocol):
     def expected_purchases(
         self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray: ...
+
+    def probability_alive(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> FloatArray: ...
+
+
+class SpendModel(Protocol):
+    """Anything that predicts the expected spend per purchase (Gamma-Gamma)."""
+
+    def expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray: ...
 
 
 def customer_lifetime_value(
@@ -55,15 +66,9 @@ def customer_lifetime_value(
     """
     if horizon < 0 or int(horizon) != horizon:
         raise ValueError("horizon must be a non-negative whole number of steps")
-    if discount_rate <= -1.0:
+    if not discount_rate > -1.0:
         raise ValueError("discount_rate must be greater than -1")
-    if periods_per_step is None:
-        try:
-            periods_per_step = PERIODS_PER_MONTH[freq]
-        except KeyError:
-            raise ValueError(f"freq must be one of {sorted(PERIODS_PER_MONTH)}") from None
-    if periods_per_step <= 0:
-        raise ValueError("periods_per_step must be positive")
+    periods_per_step = _periods_per_step(freq, periods_per_step)
     spend = as_float_array(expected_spend, "expected_spend")
     size = np.broadcast(np.asarray(frequency), np.asarray(recency), np.asarray(T), spend).shape
     value = np.zeros(size)
@@ -75,4 +80,76 @@ def customer_lifetime_value(
     return np.asarray(value * spend, dtype=float)
 
 
-__all__ = ["PERIODS_PER_MONTH", "PurchaseModel", "customer_lifetime_value"]
+@dataclass(frozen=True)
+class CustomerValue:
+    """Per-customer predictions over one horizon (float64 estimates, not money to book)."""
+
+    probability_alive: FloatArray
+    expected_purchases: FloatArray  #: in the next ``horizon`` steps
+    expected_spend: FloatArray  #: per purchase
+    clv: FloatArray  #: discounted value of those purchases
+    horizon_periods: float  #: the horizon in the model's time unit
+
+    def columns(self) -> dict[str, FloatArray]:
+        return {
+            "probability_alive": self.probability_alive,
+            "expected_purchases": self.expected_purchases,
+            "expected_spend": self.expected_spend,
+            "clv": self.clv,
+        }
+
+
+def predict_customer_value(
+    purchases: PurchaseModel,
+    spend: SpendModel,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    monetary_value: ArrayLike,
+    *,
+    horizon: int = 12,
+    discount_rate: float = 0.01,
+    freq: str = "W",
+    periods_per_step: float | None = None,
+) -> CustomerValue:
+    """P(alive), expected purchases and spend, and CLV over ``horizon`` steps (months
+    unless ``periods_per_step`` says otherwise), as :func:`customer_lifetime_value`."""
+    step = _periods_per_step(freq, periods_per_step)
+    expected_spend = spend.expected_spend(frequency, monetary_value)
+    return CustomerValue(
+        probability_alive=purchases.probability_alive(frequency, recency, T),
+        expected_purchases=purchases.expected_purchases(horizon * step, frequency, recency, T),
+        expected_spend=expected_spend,
+        clv=customer_lifetime_value(
+            purchases,
+            frequency,
+            recency,
+            T,
+            expected_spend,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            periods_per_step=step,
+        ),
+        horizon_periods=horizon * step,
+    )
+
+
+def _periods_per_step(freq: str, periods_per_step: float | None) -> float:
+    if periods_per_step is None:
+        try:
+            periods_per_step = PERIODS_PER_MONTH[freq]
+        except KeyError:
+            raise ValueError(f"freq must be one of {sorted(PERIODS_PER_MONTH)}") from None
+    if not periods_per_step > 0:
+        raise ValueError("periods_per_step must be positive")
+    return float(periods_per_step)
+
+
+__all__ = [
+    "PERIODS_PER_MONTH",
+    "CustomerValue",
+    "PurchaseModel",
+    "SpendModel",
+    "customer_lifetime_value",
+    "predict_customer_value",
+]
