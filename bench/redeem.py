@@ -1,7 +1,8 @@
 """Redemption benchmark: rewards redeemed per second on PostgreSQL, and no oversell.
 
-16 concurrent clients (threads, each with its own session and its own members,
-one transaction per redemption through ``patron.rewards.service.redeem``):
+16 concurrent clients (processes, each with its own connection and its own
+members, one transaction per redemption through ``patron.rewards.service.redeem``,
+reading the program in force each time as the API does):
 
 1. **many rewards**: the clients spread over 64 rewards (little contention);
 2. **one reward**: every client redeems the same reward, whose stock row every
@@ -28,10 +29,10 @@ a database is created for the run and dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -102,62 +103,15 @@ def prepare(database: Database, n: int, members: int) -> list[int]:
 Op = Callable[[Session, int, int], None]
 
 
-def run(database: Database, members: list[int], clients: int, n: int, op: Op) -> dict[str, Any]:
-    """``n`` operations by ``clients`` threads, one transaction each; client i uses
-    members[i::clients] in turn. Returns the rate, latencies and refusals."""
-    per_client = n // clients
-    latencies: list[float] = []
-    refused: dict[str, int] = {}
-    lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
-
-    def client(c: int) -> None:
-        mine = members[c::clients]
-        local: list[float] = []
-        errors: dict[str, int] = {}
-        start.wait()
-        for k in range(per_client):
-            t0 = time.perf_counter()
-            try:
-                with database.unit_of_work() as session:
-                    op(session, mine[k % len(mine)], c * per_client + k)
-            except PatronError as exc:
-                errors[exc.code] = errors.get(exc.code, 0) + 1
-            local.append(time.perf_counter() - t0)
-        with lock:
-            latencies.extend(local)
-            for code, count in errors.items():
-                refused[code] = refused.get(code, 0) + count
-
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    done = per_client * clients
-    ok = done - sum(refused.values())
-    lat = sorted(latencies)
-    return {
-        "ok": ok,
-        "rate": ok / elapsed,
-        "attempts_rate": done / elapsed,
-        "p50": statistics.median(lat) * 1000,
-        "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
-        "refused": refused,
-    }
+def redeem_many(session: Session, member_id: int, i: int) -> None:
+    redeem(session, member_id, f"r{i % MANY:03d}", at=AT, program=require_program(session)[1])
 
 
-def redeem_op(pick: Callable[[int], str]) -> Op:
-    def op(session: Session, member_id: int, i: int) -> None:
-        redeem(session, member_id, pick(i), at=AT, program=require_program(session)[1])
-
-    return op
+def redeem_hot(session: Session, member_id: int, _: int) -> None:
+    redeem(session, member_id, "hot", at=AT, program=require_program(session)[1])
 
 
-def debit_op(session: Session, member_id: int, _: int) -> None:
+def plain_debit(session: Session, member_id: int, _: int) -> None:
     debit(
         session,
         member_id,
@@ -169,17 +123,87 @@ def debit_op(session: Session, member_id: int, _: int) -> None:
     )
 
 
-def bare_update_op(session: Session, _member: int, _i: int) -> None:
+def bare_update(session: Session, _member: int, _i: int) -> None:
     session.execute(
         text("UPDATE rewards SET issued = issued + 1 WHERE key = 'bare' AND issued < stock")
     )
+
+
+OPS: dict[str, Op] = {
+    "redeem_many": redeem_many,
+    "redeem_hot": redeem_hot,
+    "plain_debit": plain_debit,
+    "bare_update": bare_update,
+}
+
+
+def _client(
+    url: str, op_name: str, mine: list[int], first: int, n: int, start: Any, out: Any
+) -> None:
+    """One client process: its own engine, one transaction per operation."""
+    database = Database(url)
+    op = OPS[op_name]
+    with database.unit_of_work() as session:  # connect before the clock starts
+        require_program(session)
+    latencies: list[float] = []
+    refused: dict[str, int] = {}
+    start.wait()
+    began, cpu = time.time(), time.process_time()
+    for k in range(n):
+        t0 = time.perf_counter()
+        try:
+            with database.unit_of_work() as session:
+                op(session, mine[k % len(mine)], first + k)
+        except PatronError as exc:
+            refused[exc.code] = refused.get(exc.code, 0) + 1
+        latencies.append(time.perf_counter() - t0)
+    out.put((began, time.time(), latencies, refused, time.process_time() - cpu))
+    database.dispose()
+
+
+def run(url: str, members: list[int], clients: int, n: int, op_name: str) -> dict[str, Any]:
+    """``n`` operations by ``clients`` processes (client i uses members[i::clients]).
+    Processes, not threads: 16 tills are 16 programs, and one interpreter lock
+    would measure itself, not the database work."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(clients)
+    out = context.Queue()
+    per_client = n // clients
+    procs = [
+        context.Process(
+            target=_client,
+            args=(url, op_name, members[c::clients], c * per_client, per_client, start, out),
+        )
+        for c in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = max(r[1] for r in results) - min(r[0] for r in results)
+    lat = sorted(x for r in results for x in r[2])
+    refused: dict[str, int] = {}
+    for r in results:
+        for code, count in r[3].items():
+            refused[code] = refused.get(code, 0) + count
+    ok = len(lat) - sum(refused.values())
+    return {
+        "cpu_ms": sum(r[4] for r in results) / len(lat) * 1000,
+        "ok": ok,
+        "rate": ok / elapsed,
+        "p50": statistics.median(lat) * 1000,
+        "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
+        "refused": refused,
+    }
 
 
 def report(label: str, r: dict[str, Any], unit: str = "redemptions/s") -> None:
     refused = ", ".join(f"{n} {code}" for code, n in sorted(r["refused"].items()))
     print(
         f"  {label:<34} {r['rate']:>8,.0f} {unit:<14} p50 {r['p50']:5.1f} ms  "
-        f"p99 {r['p99']:6.1f} ms" + (f"   ({refused})" if refused else "")
+        f"p99 {r['p99']:6.1f} ms  client CPU {r['cpu_ms']:.1f} ms/op"
+        + (f"   ({refused})" if refused else "")
     )
 
 
@@ -238,16 +262,17 @@ def main() -> None:
     try:
         database = Database(url)
         members = prepare(database, n, args.members)
-        warm = run(database, members, clients, min(n, 800), debit_op)  # warm up
+        database.dispose()  # the clients are forked: no connection may cross
+        warm = run(url, members, clients, min(n, 800), "plain_debit")
         print("Without contention (64 rewards):")
-        debits = run(database, members, clients, n, debit_op)
+        debits = run(url, members, clients, n, "plain_debit")
         report("baseline: plain points debit", debits, "debits/s")
-        many = run(database, members, clients, n, redeem_op(lambda i: f"r{i % MANY:03d}"))
+        many = run(url, members, clients, n, "redeem_many")
         report("redeem", many)
         print(f"With contention (one reward, stock {n * 9 // 10:,} for {n:,} attempts):")
-        bare = run(database, members, clients, n, bare_update_op)
+        bare = run(url, members, clients, n, "bare_update")
         report("baseline: bare conditional UPDATE", bare, "updates/s")
-        hot = run(database, members, clients, n, redeem_op(lambda i: "hot"))
+        hot = run(url, members, clients, n, "redeem_hot")
         report("redeem", hot)
         verify(database, members, COST * (debits["ok"] + warm["ok"]))
         sold_out = hot["refused"].get("out-of-stock", 0)

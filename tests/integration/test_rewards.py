@@ -12,6 +12,7 @@ from patron.core.db import Database
 from patron.core.errors import Conflict, InsufficientPoints, NotFound
 from patron.ledger.models import LedgerEntry, LotAllocation, PointLot
 from patron.ledger.service import get_balance
+from patron.members.models import Member
 from patron.program.service import require_program
 from patron.rewards import codes
 from patron.rewards.catalogue import get_reward
@@ -91,6 +92,13 @@ def test_redeeming_spends_first_to_expire_and_issues_a_coupon(
         assert entry is not None
         assert entry.kind == "spend" and entry.points == -300
         assert entry.explanation == "-300 pts: Redeemed 5.00 off"
+        assert (entry.reason, entry.created_at) == ("Redeemed 5.00 off", clock.now())
+        member_row = session.get(Member, member)
+        assert member_row is not None and member_row.last_activity_at == clock.now()
+        lots = session.scalars(
+            select(PointLot.remaining).where(PointLot.member_id == member).order_by(PointLot.id)
+        ).all()
+        assert list(lots) == [0, 280]
         taken = session.execute(
             select(PointLot.points, LotAllocation.points)
             .join(PointLot, PointLot.id == LotAllocation.lot_id)
@@ -138,13 +146,13 @@ def test_the_stock_counter_alone_stops_an_oversell(shop: Database, clock: Frozen
 
     ann, bob = enrol(shop, "ann", 500), enrol(shop, "bob", 500)
     _redeem(shop, clock, ann, "tote")
-    real = service.remaining
-    service.remaining = lambda row: 1  # type: ignore[assignment]
+    real = service.looks_sold_out
+    service.looks_sold_out = lambda stock, issued: False  # type: ignore[assignment]
     try:
         with pytest.raises(OutOfStock):
             _redeem(shop, clock, bob, "tote")
     finally:
-        service.remaining = real
+        service.looks_sold_out = real
     assert balance(shop, bob) == 500
     assert count(shop, Redemption) == 1
 

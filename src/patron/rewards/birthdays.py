@@ -23,7 +23,7 @@ from patron.rewards.catalogue import get_reward
 from patron.rewards.definition import availability_problem, eligibility_problem, member_tier
 from patron.rewards.errors import OutOfStock
 from patron.rewards.models import Redemption
-from patron.rewards.service import issue_coupon
+from patron.rewards.service import coupon_values, issue_coupon
 
 if TYPE_CHECKING:
     from patron.program.schema import Program
@@ -68,9 +68,8 @@ def issue_birthday_rewards(
                 continue
             try:
                 with session.begin_nested():
-                    issue_coupon(
-                        session,
-                        row,
+                    values = coupon_values(
+                        row.id,
                         reward,
                         member_id,
                         currency=program.currency,
@@ -78,6 +77,7 @@ def issue_birthday_rewards(
                         birthday_year=local.year,
                         actor="birthday job",
                     )
+                    issue_coupon(session, reward, values)
                 issued += 1
             except OutOfStock:
                 out_of_stock += len(members) - done
