@@ -123,37 +123,42 @@ def test_one_coupon_used_at_many_tills_at_once(shop: Database, clock: FrozenCloc
         assert row is not None and (row.status, row.order_ref) == ("used", winners[0])
 
 
+def _race_cancel_and_use(shop: Database, clock: FrozenClock, member: int) -> tuple[bool, bool]:
+    with shop.unit_of_work() as session:
+        redemption = redeem(
+            session, member, "free-latte", at=clock.now(), program=require_program(session)[1]
+        )
+    start = threading.Barrier(2)
+
+    def use() -> bool:
+        start.wait()
+        try:
+            with shop.unit_of_work() as session:
+                use_coupon(session, redemption.code, "o", order_amount=None, at=clock.now())
+            return True
+        except PatronError:
+            return False
+
+    def undo() -> bool:
+        start.wait()
+        try:
+            with shop.unit_of_work() as session:
+                cancel(session, redemption.id, at=clock.now(), program=None)
+            return True
+        except PatronError:
+            return False
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        used, cancelled = pool.submit(use), pool.submit(undo)
+        return used.result(), cancelled.result()
+
+
 def test_cancel_racing_use_at_the_till(shop: Database, clock: FrozenClock) -> None:
     """Either the till uses the coupon or the cancel returns the points, never both."""
     for round_ in range(10):
         member = enrol(shop, f"r{round_}", 100)
-        with shop.unit_of_work() as session:
-            redemption = redeem(
-                session, member, "free-latte", at=clock.now(), program=require_program(session)[1]
-            )
-        start = threading.Barrier(2)
-
-        def use() -> bool:
-            start.wait()
-            try:
-                with shop.unit_of_work() as session:
-                    use_coupon(session, redemption.code, "o", order_amount=None, at=clock.now())
-                return True
-            except PatronError:
-                return False
-
-        def undo() -> bool:
-            start.wait()
-            try:
-                with shop.unit_of_work() as session:
-                    cancel(session, redemption.id, at=clock.now(), program=None)
-                return True
-            except PatronError:
-                return False
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            used, cancelled = pool.submit(use), pool.submit(undo)
-            assert used.result() != cancelled.result()
+        used, cancelled = _race_cancel_and_use(shop, clock, member)
+        assert used != cancelled
         with shop.unit_of_work() as session:
             balance = session.get(PointAccount, member).balance  # type: ignore[union-attr]
-        assert balance == (100 if cancelled.result() else 0)
+        assert balance == (100 if cancelled else 0)
