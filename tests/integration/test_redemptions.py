@@ -262,3 +262,36 @@ def test_birthday_rewards_once_a_year(shop: Database, clock: FrozenClock) -> Non
     _cancel(shop, clock, latest.id)
     assert run() == 0
     assert balance(shop, march) == 0
+
+
+def test_redeem_and_cancel_in_the_transaction_that_enrolled_and_earned(
+    shop: Database, clock: FrozenClock
+) -> None:
+    """Ingestion and redemption write accounts with Core statements; a cancel in the
+    same unit of work must not work from the enrolment's stale account object."""
+    from patron.events.ingest import ingest
+    from patron.members.schemas import MemberCreate
+    from patron.members.service import create_member
+
+    with shop.unit_of_work() as session:
+        program = require_program(session)[1]
+        member = create_member(session, MemberCreate(external_id="zoe")).id
+        stale = session.get(PointAccount, member)  # kept alive: the session's own copy
+        assert stale is not None and stale.balance == 0
+        ingest(
+            session,
+            [
+                {
+                    "external_id": "z1",
+                    "type": "purchase",
+                    "member_external_id": "zoe",
+                    "amount": "200.00",
+                }
+            ],
+            at=clock.now(),
+        )
+        redemption = redeem(session, member, "free-latte", at=clock.now(), program=program)
+        cancel(session, redemption.id, at=clock.now(), program=program)
+        assert stale.balance == 250
+    assert balance(shop, member) == 250  # 200 + 50 first visit, spent and returned
+    _invariants(shop)

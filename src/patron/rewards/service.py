@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from patron.core.errors import Conflict, InsufficientPoints, InvalidInput, NotFound
 from patron.core.money import to_minor
 from patron.core.pagination import Page, paginate
-from patron.ledger.service import lock_account
+from patron.ledger.models import PointAccount
 from patron.members.models import Member
 from patron.rewards import codes
 from patron.rewards.catalogue import return_stock, take_stock
@@ -255,7 +255,7 @@ def cancel(
     if redemption.status == "cancelled":
         return redemption
     _refuse_cancel(redemption)
-    account = lock_account(session, redemption.member_id)
+    account = _lock_account(session, redemption.member_id)
     # Only one of a cancel and a use at the till can win.
     won = session.execute(
         update(Redemption)
@@ -273,7 +273,7 @@ def cancel(
         redemption.fulfilment = "cancelled"
     name = redemption.terms.get("name", "a reward")
     if redemption.spend_entry_id is not None and redemption.points > 0:
-        member = session.get(Member, redemption.member_id)
+        member = session.get(Member, redemption.member_id, populate_existing=True)
         assert member is not None
         returned = return_points(
             session,
@@ -290,6 +290,21 @@ def cancel(
     return_stock(session, redemption.reward_id)
     session.flush()
     return redemption
+
+
+def _lock_account(session: Session, member_id: int) -> PointAccount:
+    """The member's account, locked and read afresh: redemptions and ingestion
+    write accounts with Core statements that an ORM object already in the
+    session would not see."""
+    account = session.scalar(
+        select(PointAccount)
+        .where(PointAccount.member_id == member_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if account is None:
+        raise NotFound(f"no member with id {member_id}", field="member_id")
+    return account
 
 
 def _refuse_cancel(redemption: Redemption) -> None:
