@@ -103,7 +103,8 @@ def _to_datetime64(values: Any, name: str) -> npt.NDArray[np.datetime64]:
 def _parse_moment(value: Any, name: str) -> tuple[np.datetime64, bool]:
     """A moment as naive-UTC datetime64[us], and whether it was a bare date."""
     if isinstance(value, np.datetime64):
-        return value.astype("datetime64[us]"), False
+        whole_days = np.datetime_data(value.dtype)[0] in ("D", "W", "M", "Y")
+        return value.astype("datetime64[us]"), whole_days
     bare_date = False
     if isinstance(value, str):
         text = value.strip()
