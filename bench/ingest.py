@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from patron.access.service import create_api_key  # noqa: E402
 from patron.core.bulk import insert_rows  # noqa: E402
-from patron.core.db import Database  # noqa: E402
+from patron.core.db import Database, table_of  # noqa: E402
 from patron.core.migrate import upgrade  # noqa: E402
 from patron.events.ingest import ingest  # noqa: E402
 from patron.events.models import Event  # noqa: E402
@@ -50,6 +50,7 @@ from patron.ledger.models import LedgerEntry, PointLot  # noqa: E402
 from patron.members.bulk import enrol_many  # noqa: E402
 from patron.program.loader import load_program_file  # noqa: E402
 from patron.program.service import save_program  # noqa: E402
+from patron.tiers.models import MemberTier, OutboxMessage, TierChange  # noqa: E402
 
 PROGRAM = ROOT / "examples" / "program.yaml"
 PG_URL = os.environ.get(
@@ -126,14 +127,16 @@ def plain_insert(database: Database, n_events: int) -> float:
     Same database, same tables and indexes, same batch size, same bulk-write
     mechanism as the engine (COPY on PostgreSQL, executemany on SQLite).
     """
-    tables = [Event.__table__, LedgerEntry.__table__, PointLot.__table__]
+    tables = [table_of(m) for m in (Event, LedgerEntry, PointLot)]
+    # Tier rows (few: only changes) go in at the end, after the events they refer to.
+    tier_tables = [table_of(m) for m in (MemberTier, TierChange, OutboxMessage)]
     with database.engine.connect() as conn:
         rows = {
-            t.name: [dict(r._mapping) for r in conn.execute(select(t).order_by(t.c.id))]
-            for t in tables
+            t.name: [dict(r._mapping) for r in conn.execute(select(t).order_by(*t.primary_key))]
+            for t in tables + tier_tables
         }
     with database.engine.begin() as conn:
-        for t in reversed(tables):
+        for t in reversed(tables + tier_tables):
             conn.execute(t.delete())
     per_batch = {t.name: max(1, len(rows[t.name]) * BATCH // max(n_events, 1)) for t in tables}
     started = time.perf_counter()
@@ -144,6 +147,9 @@ def plain_insert(database: Database, n_events: int) -> float:
                 chunk = rows[t.name][offsets[t.name] : offsets[t.name] + per_batch[t.name]]
                 offsets[t.name] += len(chunk)
                 insert_rows(session, t, chunk)
+    with database.unit_of_work() as session:
+        for t in tier_tables:
+            insert_rows(session, t, rows[t.name])
     return time.perf_counter() - started
 
 
@@ -280,6 +286,7 @@ def postgres_database() -> tuple[str, Any]:
 
 
 def main() -> None:
+    global PROGRAM
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--members", type=int, default=5_000)
@@ -287,7 +294,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip", default="", help="comma list of sqlite,postgres,http")
+    parser.add_argument("--program", type=Path, default=PROGRAM, help="the program file")
     args = parser.parse_args()
+    PROGRAM = args.program
     skip = set(filter(None, args.skip.split(",")))
     print(f"Patron ingest benchmark: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     if "sqlite" not in skip:

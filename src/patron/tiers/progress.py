@@ -78,10 +78,17 @@ class MeasureTracker:
     zone: tzinfo
     settled: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     recent: dict[int, list[tuple[datetime, int]]] = field(default_factory=lambda: defaultdict(list))
+    gains: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, member_id: int, at: datetime, value: int) -> None:
         if value:
             self.recent[member_id].append((at, value))
+            if value > 0:
+                self.gains[member_id] += value
+
+    def ceiling(self, member_id: int) -> int:
+        """At least the measure at any moment of the batch: a cheap test before measuring."""
+        return self.settled.get(member_id, 0) + self.gains.get(member_id, 0)
 
     def measure(self, member_id: int, at: datetime) -> int:
         start = window_start(self.window, at, self.zone)

@@ -172,8 +172,12 @@ class TierBatch:
         if value <= 0:
             return
         self.tracker.add(row.member_id, row.occurred_at, value)
-        measure = self.tracker.measure(row.member_id, row.occurred_at)
         before = self.current.get(row.member_id, NO_LEVEL)
+        if before + 1 == len(self.levels):
+            return  # at the top already
+        if self.tracker.ceiling(row.member_id) < self.levels[before + 1].threshold:
+            return  # cannot have reached the next level: no need to measure
+        measure = self.tracker.measure(row.member_id, row.occurred_at)
         reached = qualified_index(self.levels, measure)
         if reached > before:
             self.current[row.member_id] = reached

@@ -104,6 +104,9 @@ def test_tracker_forgets_what_leaves_the_window() -> None:
     tracker.add(1, T0 + timedelta(days=5), -50)  # a refund, dated like its purchase
     assert tracker.measure(1, T0 + timedelta(days=11)) == 500
     assert tracker.measure(2, T0) == 0
+    # the cheap test before measuring never says "cannot reach" wrongly
+    assert tracker.ceiling(1) == 650 >= tracker.measure(1, T0 + timedelta(days=5))
+    assert tracker.ceiling(2) == 0
 
 
 def test_progress_words_for_spend() -> None:
