@@ -2,7 +2,8 @@
 
 The clock is moved through two years of history in steps of ``STEP_DAYS``:
 the members who signed up in the step are enrolled, its events are ingested in
-one batch, members with enough points redeem them, and the ledger jobs run.
+one batch, members with enough points redeem rewards (coupons the tills then
+use, or not), and the jobs run (ledger, tiers, birthday rewards).
 What you see in the statements afterwards is what the engine would have done
 live with jobs run weekly (a live install runs them hourly; see README).
 """
@@ -27,16 +28,18 @@ from patron.events.ingest import ingest
 from patron.events.models import Event
 from patron.ledger.jobs import run_jobs
 from patron.ledger.models import LedgerEntry
-from patron.ledger.service import debit, spendable_points
+from patron.ledger.service import spendable_points
 from patron.members.models import Member
 from patron.members.schemas import MemberCreate
 from patron.members.service import create_member
 from patron.program.loader import load_program_file
 from patron.program.service import require_program, save_program
+from patron.rewards.birthdays import issue_birthday_rewards
+from patron.rewards.demo import redeem_something, use_birthday_coupons
 from patron.tiers.service import review_tiers
 
 PROGRAM_FILE = Path(__file__).with_name("program.yaml")
-REWARD_COST = 500  # points a demo member redeems for a free drink
+REWARD_COST = 500  # points a demo member waits for before redeeming a reward
 HISTORY_DAYS = 730
 STEP_DAYS = 7
 
@@ -116,17 +119,11 @@ def _run_step(database: Database, events: list[dict[str, Any]], profiles: dict[s
             ids = list(session.scalars(select(Member.id).where(Member.external_id.in_(buyers))))
             for member_id, available in spendable_points(session, ids, now, program).items():
                 if available >= REWARD_COST:
-                    debit(
-                        session,
-                        member_id,
-                        REWARD_COST,
-                        reason="Free drink reward",
-                        actor="demo",
-                        at=now,
-                        program=program,
-                    )
+                    redeem_something(session, member_id, available, now, program)
         run_jobs(session, now, program)
         review_tiers(session, now, program)
+        issue_birthday_rewards(session, now, program)
+        use_birthday_coupons(session, now)
 
 
 def _summary(database: Database, *, built: bool) -> DemoSummary:
