@@ -96,6 +96,32 @@ def test_one_member_racing_for_the_last_points(shop: Database, clock: FrozenCloc
         assert get_reward(session, "golden-ticket").issued == 2
 
 
+def test_a_per_member_limit_holds_under_concurrency(shop: Database, clock: FrozenClock) -> None:
+    member = enrol(shop, "ann", 10_000)  # free-latte: at most 2 a month
+    start = threading.Barrier(8)
+
+    def attempt(_: int) -> str:
+        start.wait()
+        try:
+            with shop.unit_of_work() as session:
+                redeem(
+                    session,
+                    member,
+                    "free-latte",
+                    at=clock.now(),
+                    program=require_program(session)[1],
+                )
+            return "ok"
+        except PatronError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert outcomes.count("ok") == 2 and outcomes.count("limit-reached") == 6
+    with shop.unit_of_work() as session:
+        assert session.get(PointAccount, member).balance == 10_000 - 200  # type: ignore[union-attr]
+
+
 def test_one_coupon_used_at_many_tills_at_once(shop: Database, clock: FrozenClock) -> None:
     member = enrol(shop, "ann", 500)
     with shop.unit_of_work() as session:
