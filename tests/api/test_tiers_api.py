@@ -104,3 +104,18 @@ def test_scopes(client: TestClient, tiered: Database) -> None:
         response = client.get(path, headers={"Authorization": f"Bearer {secret}"})
         assert response.status_code == 403
         assert response.json()["required_scope"] == "read"
+
+
+def test_simulate_uses_the_members_tier(
+    client: TestClient, tiered: Database, pos_headers: H, read_headers: H
+) -> None:
+    member = send(client, pos_headers, buy("o1", "320.00"))[0]["member_id"]  # Gold
+    event = {"type": "purchase", "lines": buy("x", "10.00")["lines"]}
+    out = client.post(
+        "/v1/program/simulate", json={"event": event, "member_id": member}, headers=read_headers
+    ).json()
+    gold = [a for a in out["awards"] if a["rule_id"] == "tier:gold"]
+    assert [a["points"] for a in gold] == [10] and "x2 Gold tier" in gold[0]["explanation"]
+    sketch = {"event": event, "member": {"attributes": {"tier": "silver"}}}
+    out = client.post("/v1/program/simulate", json=sketch, headers=read_headers).json()
+    assert [a["points"] for a in out["awards"] if a["rule_id"] == "tier:silver"] == [5]

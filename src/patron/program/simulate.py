@@ -18,6 +18,7 @@ from patron.program.service import require_program
 from patron.rules.engine import evaluate
 from patron.rules.periods import period_key
 from patron.rules.types import MemberFacts
+from patron.tiers.service import tier_facts
 
 
 class MemberSketch(BaseModel):
@@ -57,16 +58,22 @@ def simulate(
             )
         ):
             usage[(u.rule_id, u.period_key)] = u.points
+        tier, multiplier = tier_facts(program, member.attributes or {})
         member_facts = MemberFacts(
             member_id,
             member.status,
             member.attributes or {},
             member.purchase_count,
+            tier=tier,
+            tier_multiplier=multiplier,
             rule_usage=usage,
         )
     else:
         s = sketch or MemberSketch()
-        member_facts = MemberFacts(0, s.status, s.attributes, s.purchase_count)
+        tier, multiplier = tier_facts(program, s.attributes)
+        member_facts = MemberFacts(
+            0, s.status, s.attributes, s.purchase_count, tier=tier, tier_multiplier=multiplier
+        )
     budgets = {b.rule_id: b.awarded for b in session.scalars(select(RuleBudget))}
     evaluation = evaluate(program, facts, member_facts, budgets_used=budgets)
     return {

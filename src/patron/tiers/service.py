@@ -254,6 +254,16 @@ def member_tier_facts(attributes: dict[str, Any]) -> str | None:
     return str(tier) if tier is not None else None
 
 
+def tier_facts(program: Program, attributes: dict[str, Any]) -> tuple[str | None, Decimal | None]:
+    """A member's tier and multiplier from their attributes (the ``tier`` attribute
+    mirrors the level), for a simulation: the same values ingestion would use."""
+    tier = member_tier_facts(attributes)
+    if program.tiers is None or tier is None:
+        return tier, None
+    level = next((lv for lv in program.tiers.levels if lv.id == tier), None)
+    return (tier, level.multiplier) if level is not None else (None, None)
+
+
 # -- writing changes -----------------------------------------------------------------
 
 
