@@ -5,10 +5,10 @@ file is the one place a reward is defined; saving the program syncs each
 reward into the ``rewards`` table, which keeps what must live in the database:
 the stock counter and whether the reward is still offered.
 
-Tiers and segments do not exist yet as mechanics: a member's tier is read from
-the member attribute ``tier`` and segments from the attribute ``segments`` (a
-list, or one name). :func:`member_tier` and :func:`member_segments` are the two
-places to change when those modules land.
+A member's tier is read from the member attribute ``tier`` (the tiers module
+keeps it equal to the member's level) and segments from the attribute
+``segments`` (a list, or one name), until segments exist: :func:`member_tier`
+and :func:`member_segments` are the two places to change then.
 """
 
 from __future__ import annotations
