@@ -300,3 +300,28 @@ def _program(session: Any) -> Any:
 
     found = current_program(session)
     return found[1] if found else None
+
+
+def test_concurrent_purchases_upgrade_once(tiered: Database, clock: FrozenClock) -> None:
+    """Eight tills at once for one member: the member lock orders them, so exactly the
+    seventh (105.00) upgrades, once, and only the eighth earns at Silver."""
+    if not tiered.is_postgres:
+        pytest.skip("concurrent writers are what is under test; SQLite serialises them")
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    send(tiered, {"external_id": "s", "type": "signup", "member_external_id": "alice"})
+    barrier = threading.Barrier(8)
+
+    def till(i: int) -> int:
+        barrier.wait()
+        return one(tiered, buy(f"c{i}", "15.00")).points or 0
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        points = sorted(pool.map(till, range(8)))
+    assert points == [15] * 6 + [22, 65]  # 15 + x1.5 bonus 7; 15 + the first-visit 50
+    with tiered.unit_of_work() as session:
+        changes = session.scalars(select(TierChange)).all()
+        outbox = session.scalars(select(OutboxMessage)).all()
+    assert [(c.to_tier, c.measure) for c in changes] == [("silver", 10500)]
+    assert len(outbox) == 1
