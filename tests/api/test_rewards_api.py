@@ -262,3 +262,22 @@ def test_bad_rewards_in_the_program(
     program = {**PROGRAM, "rewards": [{**base, **reward}]}
     response = client.put("/v1/program", json=program, headers=admin_headers)
     problem(response, 422, field)
+
+
+def test_what_a_member_can_redeem(
+    client: TestClient, shop: Database, pos_headers: H, read_headers: H
+) -> None:
+    member = enrol(shop, "bea", 150, attributes={"segments": ["vip"]})
+    for key in ("a", "b"):
+        assert redeem(client, member, "ten-pct", pos_headers, key).status_code == 201
+    response = client.get(f"/v1/members/{member}/rewards", headers=read_headers)
+    assert response.status_code == 200, response.text
+    offers = {o["id"]: o for o in response.json()}
+    assert "birthday-cake" not in offers  # given, not redeemed
+    assert offers["ten-pct"]["can_redeem"] is True  # 50 pts left, costs 50
+    assert offers["vip-mug"]["can_redeem"] is True
+    assert offers["free-latte"]["reason"] == "costs 100 points; 50 available"
+    assert "tier gold, platinum members" in offers["gold-tasting"]["reason"]
+    assert "opens on 2026-04-01" in offers["spring-box"]["reason"]
+    problem(client.get("/v1/members/999/rewards", headers=read_headers), 404, "member_id")
+    assert client.get(f"/v1/members/{member}/rewards").status_code == 401

@@ -14,10 +14,12 @@ from patron.core.idempotency import remember, replay
 from patron.core.pagination import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, Page
 from patron.program.service import current_program
 from patron.rewards import catalogue, coupons, service
+from patron.rewards.availability import rewards_for_member
 from patron.rewards.coupons import coupon_state
 from patron.rewards.schemas import (
     CouponOut,
     FulfilmentIn,
+    MemberRewardOut,
     RedeemIn,
     RedemptionOut,
     RewardOut,
@@ -55,6 +57,24 @@ def get_reward(
 ) -> RewardOut:
     with caller.db.unit_of_work() as session:
         return RewardOut.of(catalogue.get_reward(session, reward_id))
+
+
+@router.get(
+    "/v1/members/{member_id}/rewards", response_model=list[MemberRewardOut], tags=["rewards"]
+)
+def member_rewards(
+    member_id: int = MemberId, caller: Caller = Depends(require("read"))
+) -> list[MemberRewardOut]:
+    """The catalogue as this member sees it: what they can redeem now and, for the
+    rest, why not (points, tier, window, limit, stock). Redeeming decides."""
+    with caller.db.unit_of_work() as session:
+        offers = rewards_for_member(session, member_id, now(), _program(session))
+        return [
+            MemberRewardOut(
+                **RewardOut.of(o.reward).model_dump(), can_redeem=o.can_redeem, reason=o.reason
+            )
+            for o in offers
+        ]
 
 
 @router.post(

@@ -71,6 +71,11 @@ class RewardOut(BaseModel):
         )
 
 
+class MemberRewardOut(RewardOut):
+    can_redeem: bool = Field(description="The member could redeem it now")
+    reason: str | None = Field(None, description="Why not, in words")
+
+
 class RedeemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

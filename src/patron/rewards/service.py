@@ -123,7 +123,7 @@ def issue_coupon(
     return redemption
 
 
-def _check_limit(
+def check_limit(
     session: Session,
     reward_row_id: int,
     reward: RewardDefinition,
@@ -184,7 +184,7 @@ def redeem(
     why = eligibility_problem(reward, holder.attributes)
     if why:
         raise NotEligible(why, field=REWARD_FIELD)
-    _check_limit(session, holder.reward_row_id, reward, member_id, at, program.timezone)
+    check_limit(session, holder.reward_row_id, reward, member_id, at, program.timezone)
     sold_out = OutOfStock(f"{reward.name} is out of stock", field=REWARD_FIELD, reward=reward.id)
     if looks_sold_out(holder.stock, holder.issued):
         raise sold_out
