@@ -106,7 +106,6 @@ def test_cohorts_rfm_lifecycle_profiles_loyalty(database: Database, shop: dict[s
     with service.open_shop(database, JAN_TO_MAY.end) as data:
         matrix = service.cohort_table(data, JAN_TO_MAY)
         scores = service.member_scores(data, RULES)
-        venue = data.venue_share
     assert matrix.months == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
     assert matrix.counts[0] == [2, 1, 1, 1, 0]  # alice and bob
     assert matrix.counts[2] == [1, 0, 1, None, None]  # dave
@@ -117,8 +116,8 @@ def test_cohorts_rfm_lifecycle_profiles_loyalty(database: Database, shop: dict[s
     assert scores.recency_days[carol] == pytest.approx(11.5)  # 05-20 noon to 06-01
     assert SEGMENTS[scores.segment[carol]] == "new"
     assert STAGES[scores.stage[carol]] == "new" and STAGES[scores.stage[alice]] == "active"
-    assert venue[alice] == pytest.approx(2 / 3)  # her app visit
-    assert venue[bob] == 1.0  # online twice (the refunded purchase does not count)
+    assert scores.venue_share[alice] == pytest.approx(2 / 3)  # her app visit
+    assert scores.venue_share[bob] == 1.0  # online twice (the refunded purchase does not count)
     assert scores.discount_share[alice] == pytest.approx(2 / 3)
     assert scores.price_driven[alice] and not scores.price_driven[bob]
     # alice: 2 repeats 8.89 + referral 5 + 2 reviews 10 + a redemption 6.67 = 30.56
@@ -186,3 +185,27 @@ def test_a_report_reads_one_snapshot_and_never_blocks_a_writer(
         assert data.ledger.points.sum() == total  # read after the write: not seen
     with service.open_shop(database, datetime(2026, 7, 1, tzinfo=UTC)) as data:
         assert len(data.purchases) == before + 1
+
+
+def test_venues_missing_from_the_recent_sample_are_still_found(
+    database: Database, shop: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "VENUE_SAMPLE", 1)  # only carol's web purchase: "|"
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        assert (data.purchases.venue >= 0).all()
+        assert len(set(data.purchases.venue.tolist())) == 4  # store|soho, online|, app|, |
+        scores = service.member_scores(data, RULES)
+    row = {m: i for i, m in enumerate(scores.member.tolist())}
+    assert scores.venue_share[row[shop["alice"]]] == pytest.approx(2 / 3)
+
+
+def test_the_parallel_report_reads_what_the_lazy_use_cases_read(
+    database: Database, shop: dict[str, int]
+) -> None:
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        report = service.full_report(data, JAN_TO_MAY, RULES)
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        assert service.period_summary(data, JAN_TO_MAY, RULES) == report.summary
+        assert service.program_figures(data, JAN_TO_MAY) == report.economics
+        assert service.loyalty_table(data).mean() == report.loyalty_mean
+        assert service.rfm_scores(data).segment_counts() == report.rfm_segments

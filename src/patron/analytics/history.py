@@ -5,7 +5,8 @@ One entry per *counted* purchase, sorted by member and, within a member, by time
 - ``member``: the member's id; ``at``: when it happened, epoch seconds UTC;
 - ``net``: what the customer kept paying for, ``amount - refunded_amount`` in integer
   minor units of the program currency (never a float);
-- ``discounted``: the purchase used a discount or a coupon (see ``readers``).
+- ``discounted``: the purchase used a discount or a coupon (see ``readers``);
+- ``venue``: where it was bought, a code for its (channel, store) pair, -1 unknown.
 
 A purchase refunded in full is not counted at all (it did not happen, commercially);
 a partly refunded one counts with its net amount. Members are customers from their
@@ -53,6 +54,7 @@ class PurchaseHistory:
     at: Ints
     net: Ints
     discounted: Bools
+    venue: Ints
 
     @classmethod
     def build(
@@ -61,6 +63,7 @@ class PurchaseHistory:
         at: Any,
         net: Any,
         discounted: Any = None,
+        venue: Any = None,
         *,
         presorted: bool = False,
     ) -> PurchaseHistory:
@@ -71,12 +74,13 @@ class PurchaseHistory:
             if discounted is None
             else np.asarray(discounted, dtype=np.bool_).reshape(-1)
         )
-        if not m.size == t.size == n.size == d.size:
+        v = np.full(m.size, -1, dtype=np.int64) if venue is None else ints(venue)
+        if not m.size == t.size == n.size == d.size == v.size:
             raise ValueError("purchase columns must have the same length")
         if not presorted and m.size:
             order = _member_time_order(m, t)
-            m, t, n, d = m[order], t[order], n[order], d[order]
-        return cls(m, t, n, d)
+            m, t, n, d, v = m[order], t[order], n[order], d[order], v[order]
+        return cls(m, t, n, d, v)
 
     def __len__(self) -> int:
         return int(self.member.size)
@@ -84,7 +88,11 @@ class PurchaseHistory:
     def select(self, mask: Bools) -> PurchaseHistory:
         """The purchases where ``mask`` holds (order kept)."""
         return PurchaseHistory(
-            self.member[mask], self.at[mask], self.net[mask], self.discounted[mask]
+            self.member[mask],
+            self.at[mask],
+            self.net[mask],
+            self.discounted[mask],
+            self.venue[mask],
         )
 
     def before(self, moment: int) -> PurchaseHistory:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from patron.analytics.history import Bools, Customers, Floats, Ints, PurchaseHistory, positions
+from patron.analytics.history import Bools, Floats, Ints, PurchaseHistory
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Profiles:
     member: Ints
     purchases: Ints
     discount_share: Floats
-    venue_share: Floats  # NaN when venues were not given
+    venue_share: Floats  # NaN when no purchase says where it was made
     interval_cv: Floats  # NaN below three purchases
     profiled: Bools
     price_driven: Bools
@@ -62,15 +62,23 @@ class Profiles:
         }
 
 
-def venue_shares(customers: Customers, group_member: Ints, group_count: Ints) -> Floats:
-    """Share of each customer's purchases made in their most used venue, from counts
-    per (member, venue) group: ``group_member[i]`` bought ``group_count[i]`` times in
-    one venue. NaN for customers with no groups."""
-    top = np.zeros(len(customers), dtype=np.int64)
-    total = np.zeros(len(customers), dtype=np.int64)
-    where, found = positions(customers.ids, group_member)
-    np.maximum.at(top, where[found], group_count[found])
-    np.add.at(total, where[found], group_count[found])
+def venue_shares(history: PurchaseHistory) -> Floats:
+    """Per customer: the share of their purchases made in their most used venue (NaN
+    when none of their purchases says where it was made)."""
+    customers = history.customers
+    n = len(customers)
+    known = history.venue >= 0
+    code, venue = customers.code[known], history.venue[known]
+    width = int(venue.max()) + 1 if venue.size else 1
+    key = code * width + venue
+    if n * width <= 50_000_000:  # a dense count table is cheapest
+        counts = np.bincount(key, minlength=n * width).reshape(n, width)
+        top, total = counts.max(axis=1), counts.sum(axis=1)
+    else:
+        keys, sizes = np.unique(key, return_counts=True)
+        top, total = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        np.maximum.at(top, keys // width, sizes)
+        np.add.at(total, keys // width, sizes)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(total > 0, top / np.maximum(total, 1), np.nan)
 
@@ -96,13 +104,9 @@ def interval_cv(history: PurchaseHistory) -> Floats:
 
 
 def shopping_profiles(
-    history: PurchaseHistory,
-    as_of: int,
-    venue_share: Floats | None = None,
-    rules: ProfileRules | None = None,
+    history: PurchaseHistory, as_of: int, rules: ProfileRules | None = None
 ) -> Profiles:
-    """Profiles of every customer; ``venue_share`` aligned to ``history.customers``
-    of the history before ``as_of`` (see :func:`venue_shares`)."""
+    """Profiles of every customer who bought before ``as_of``."""
     rules = rules or ProfileRules()
     history = history.before(as_of)
     customers = history.customers
@@ -115,7 +119,7 @@ def shopping_profiles(
     twice_median = int(round(2 * float(np.median(history.net)))) if n else 0
     small = spent * 2 <= twice_median * count  # mean order <= median order, exactly
     cv = interval_cv(history)
-    shares = venue_share if venue_share is not None else np.full(n, np.nan)
+    shares = venue_shares(history)
 
     profiled = count >= rules.min_purchases
     one_place = profiled & (shares >= rules.venue_share)

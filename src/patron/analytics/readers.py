@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -35,7 +37,8 @@ from patron.analytics.history import Ints
 from patron.core.db import SQLITE_DATETIME_FORMAT, Database
 from patron.program.loader import program_from_dict
 
-CHUNK = 500_000
+CHUNK = 200_000
+VENUE_SAMPLE = 100_000
 _PG_PARAM = re.compile(r"(?<!:):(\w+)")
 
 
@@ -45,6 +48,12 @@ class Snapshot:
     def __init__(self, connection: Any, dialect: str) -> None:
         self.connection = connection
         self.is_postgres = dialect == "postgresql"
+
+    def export(self) -> str | None:
+        """PostgreSQL: an id other transactions can adopt to read this very snapshot."""
+        if not self.is_postgres:
+            return None
+        return str(self.rows("SELECT pg_export_snapshot()")[0][0])
 
     def param(self, moment: datetime) -> Any:
         return moment if self.is_postgres else moment.strftime(SQLITE_DATETIME_FORMAT)
@@ -66,7 +75,8 @@ class Snapshot:
             cursor.execute(sql, params)
             parts = []
             while chunk := cursor.fetchmany(CHUNK):
-                parts.append(np.array(chunk, dtype=np.int64).reshape(-1, width))
+                flat = np.fromiter(chain.from_iterable(chunk), np.int64, len(chunk) * width)
+                parts.append(flat.reshape(-1, width))
         finally:
             cursor.close()
         table = np.concatenate(parts) if parts else np.zeros((0, width), dtype=np.int64)
@@ -98,19 +108,29 @@ class Snapshot:
 
 
 @contextmanager
-def snapshot(database: Database) -> Iterator[Snapshot]:
-    """A read-only transaction on a connection of its own, rolled back at the end."""
+def snapshot(database: Database, *, shared: str | None = None) -> Iterator[Snapshot]:
+    """A read-only transaction on a connection of its own, rolled back at the end.
+
+    ``shared``: on PostgreSQL, a snapshot id from :meth:`Snapshot.export` to see exactly
+    what that other transaction sees (parallel readers of one report). SQLite has no
+    such thing: each reader sees the database as of its own first read.
+    """
     raw = database.engine.raw_connection()
     try:
         connection: Any = raw.driver_connection
-        if database.is_postgres:  # psycopg opens the transaction; this must come first
+        if database.is_postgres:  # psycopg opens the transaction; these must come first
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if shared is not None:
+                connection.execute(f"SET TRANSACTION SNAPSHOT '{shared}'")
         else:
             connection.execute("BEGIN")  # deferred: a WAL read snapshot, no write lock
         try:
             yield Snapshot(connection, database.engine.dialect.name)
         finally:
-            connection.rollback() if database.is_postgres else connection.execute("ROLLBACK")
+            if database.is_postgres:
+                connection.rollback()
+            else:
+                connection.execute("ROLLBACK")
     finally:
         raw.close()
 
@@ -131,40 +151,52 @@ _PG_DISCOUNTED = (
 )
 
 
-def purchase_columns(s: Snapshot, end: datetime) -> list[Ints]:
-    """member, epoch seconds, net minor units, discounted (0/1) of counted purchases."""
+def _epoch(s: Snapshot, column: str) -> str:
+    """Epoch seconds of a timestamp column (SQLite: to the millisecond, then down)."""
+    if s.is_postgres:
+        return f"floor(extract(epoch FROM {column}))::bigint"
+    if sqlite3.sqlite_version_info >= (3, 38, 0):
+        return f"unixepoch({column})"
+    return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
+
+
+_VENUE = "coalesce(channel, '') || '|' || coalesce(store, '')"
+
+
+def venues(s: Snapshot, end: datetime, *, everything: bool = False) -> list[str]:
+    """The venues (``channel|store``) of counted purchases: those of the latest
+    ``VENUE_SAMPLE`` purchases (an index range: cheap), or of all of them."""
+    source = f"SELECT {_VENUE} AS venue FROM events WHERE {_COUNTED}"
+    if not everything:
+        source += f" ORDER BY occurred_at DESC LIMIT {VENUE_SAMPLE}"
+    rows = s.rows(
+        f"SELECT DISTINCT venue FROM ({source}) AS recent ORDER BY venue", {"end": s.param(end)}
+    )
+    return [str(r[0]) for r in rows]
+
+
+def purchase_columns(s: Snapshot, end: datetime, venue_names: list[str]) -> list[Ints]:
+    """member, epoch seconds, net minor units, discounted (0/1) and venue (index in
+    ``venue_names``, -1 for others) of every counted purchase."""
+    params: dict[str, Any] = {f"v{i}": name for i, name in enumerate(venue_names)}
+    params["end"] = s.param(end)
+    cases = " ".join(f"WHEN :v{i} THEN {i}" for i in range(len(venue_names)))
+    venue = f"CASE {_VENUE} {cases} ELSE -1 END" if venue_names else "-1"
     if s.is_postgres:
         sql = (
-            "SELECT member_id::bigint, floor(extract(epoch FROM occurred_at))::bigint, "
-            f"(amount - refunded_amount)::bigint, ({_PG_DISCOUNTED})::bigint "
-            f"FROM events WHERE {_COUNTED}"
+            f"SELECT member_id::bigint, {_epoch(s, 'occurred_at')}, "
+            f"(amount - refunded_amount)::bigint, ({_PG_DISCOUNTED})::bigint, "
+            f"({venue})::bigint FROM events WHERE {_COUNTED}"
         )
     else:
         sql = (
-            "SELECT member_id, CAST(strftime('%s', substr(occurred_at, 1, 19)) AS INTEGER), "
-            f"amount - refunded_amount, {_SQLITE_DISCOUNTED} "
-            f"FROM events NOT INDEXED WHERE {_COUNTED}"
+            f"SELECT member_id, {_epoch(s, 'occurred_at')}, amount - refunded_amount, "
+            f"{_SQLITE_DISCOUNTED}, {venue} FROM events NOT INDEXED WHERE {_COUNTED}"
         )
-    return s.int_columns(sql, {"end": s.param(end)}, 4)
-
-
-def venue_groups(s: Snapshot, end: datetime) -> list[Ints]:
-    """member, purchases: one row per member and venue (channel, store) they bought in."""
-    table = "events" if s.is_postgres else "events NOT INDEXED"
-    sql = (
-        f"SELECT member_id, count(*) FROM {table} WHERE {_COUNTED} "
-        "GROUP BY member_id, channel, store"
-    )
-    return s.int_columns(sql, {"end": s.param(end)}, 2)
+    return s.int_columns(sql, params, 5)
 
 
 # -- members --------------------------------------------------------------------------
-
-
-def _epoch(s: Snapshot, column: str) -> str:
-    if s.is_postgres:
-        return f"floor(extract(epoch FROM {column}))::bigint"
-    return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
 
 
 def member_join_times(s: Snapshot) -> tuple[Ints, Ints]:
@@ -172,9 +204,10 @@ def member_join_times(s: Snapshot) -> tuple[Ints, Ints]:
     ids, enrolled = s.int_columns(
         f"SELECT id, {_epoch(s, 'enrolled_at')} FROM members ORDER BY id", {}, 2
     )
+    group = "member_id" if s.is_postgres else "+member_id"  # SQLite: by the type index
     signup_ids, signed_up = s.int_columns(
         f"SELECT member_id, {_epoch(s, 'min(occurred_at)')} FROM events "
-        "WHERE type = 'signup' GROUP BY member_id",
+        f"WHERE type = 'signup' GROUP BY {group}",
         {},
         2,
     )

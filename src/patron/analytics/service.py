@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +43,7 @@ from patron.analytics.loyalty import (
     score_bands,
 )
 from patron.analytics.periods import ActivityRules, Period
-from patron.analytics.profiles import Profiles, shopping_profiles, venue_shares
+from patron.analytics.profiles import Profiles, shopping_profiles
 from patron.analytics.retention import PeriodFigures, period_figures
 from patron.analytics.rfm import RFMTable, rfm_table
 from patron.analytics.splits import member_dimension_codes, membership_codes, split_history
@@ -55,43 +57,93 @@ DIMENSION = re.compile(r"^(status|membership|attribute:[A-Za-z0-9_\-. ]{1,100})$
 
 
 class ShopData:
-    """Everything analytics reads, loaded lazily from one snapshot, up to ``end``."""
+    """Everything analytics reads, loaded from one snapshot up to ``end``: each input
+    the first time it is asked for, or all at once, in parallel, by :meth:`preload`."""
 
-    def __init__(self, snap: readers.Snapshot, end: datetime, as_of: datetime) -> None:
-        self.snap, self.end, self.as_of = snap, end, as_of
+    SOURCES = ("purchases", "members", "custom_events", "redemptions", "ledger", "terms")
+
+    def __init__(
+        self, database: Database, snap: readers.Snapshot, end: datetime, as_of: datetime
+    ) -> None:
+        self.database, self.snap, self.end, self.as_of = database, snap, end, as_of
         self.as_of_s = int(as_of.timestamp())
+        self._loaded: dict[str, Any] = {}
 
-    @cached_property
+    def _read(self, name: str, snap: readers.Snapshot) -> Any:
+        if name == "purchases":
+            return _read_purchases(snap, self.end)
+        if name == "members":
+            return readers.member_join_times(snap)
+        if name == "custom_events":
+            names = (REFERRAL_EVENT, REVIEW_EVENT, SURVEY_EVENT)
+            return readers.custom_event_counts(snap, names, self.as_of)
+        if name == "redemptions":
+            return readers.redemption_counts(snap, self.as_of)
+        if name == "ledger":
+            return LedgerFlows(*readers.ledger_days(snap, LEDGER_KINDS))
+        return readers.program_terms(snap) or (DEFAULT_CURRENCY, DEFAULT_VALUE_PER_POINT)
+
+    def _get(self, name: str) -> Any:
+        if name not in self._loaded:
+            self._loaded[name] = self._read(name, self.snap)
+        return self._loaded[name]
+
+    def preload(self) -> None:
+        """Read every input: the purchases here while another connection (in a thread,
+        reading the same snapshot on PostgreSQL) runs the other queries. The database
+        does the work of both, so on two cores they overlap."""
+        rest = [n for n in self.SOURCES[1:] if n not in self._loaded]
+        if not rest:
+            self._get("purchases")
+            return
+        shared = self.snap.export()
+
+        def read_rest() -> dict[str, Any]:
+            with readers.snapshot(self.database, shared=shared) as snap:
+                return {name: self._read(name, snap) for name in rest}
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            side = pool.submit(read_rest)
+            self._get("purchases")
+            self._loaded.update(side.result())
+
+    @property
     def purchases(self) -> PurchaseHistory:
-        member, at, net, discounted = readers.purchase_columns(self.snap, self.end)
-        return PurchaseHistory.build(member, at, net, discounted.astype(np.bool_))
+        history: PurchaseHistory = self._get("purchases")
+        return history
 
-    @cached_property
+    @property
     def members(self) -> tuple[Ints, Ints]:
         """Member ids (ascending) and join times (epoch seconds)."""
-        return readers.member_join_times(self.snap)
+        members: tuple[Ints, Ints] = self._get("members")
+        return members
 
-    @cached_property
-    def venue_share(self) -> Floats:
-        """Per customer of ``purchases`` before ``as_of``: share of their top venue."""
-        member, count = readers.venue_groups(self.snap, self.as_of)
-        return venue_shares(self.purchases.before(self.as_of_s).customers, member, count)
+    @property
+    def ledger(self) -> LedgerFlows:
+        flows: LedgerFlows = self._get("ledger")
+        return flows
+
+    @property
+    def terms(self) -> tuple[str, Decimal]:
+        """The program's currency and value per point (defaults before any program)."""
+        terms: tuple[str, Decimal] = self._get("terms")
+        return terms
+
+    @property
+    def currency(self) -> str:
+        return self.terms[0]
 
     @cached_property
     def engagement(self) -> LoyaltyInputs:
         ids, _ = self.members
         customers = self.purchases.before(self.as_of_s).customers
-        counts = readers.custom_event_counts(
-            self.snap, (REFERRAL_EVENT, REVIEW_EVENT, SURVEY_EVENT), self.as_of
-        )
-        spenders, spends = readers.redemption_counts(self.snap, self.as_of)
+        counts = self._get("custom_events")
+        spenders, spends = self._get("redemptions")
 
         def aligned(member: Ints, values: Ints) -> Ints:
             out = np.zeros(ids.size, dtype=np.int64)
-            where = np.searchsorted(ids, member)
-            ok = where < ids.size
-            ok[ok] &= ids[where[ok]] == member[ok]
-            np.add.at(out, where[ok], values[ok])
+            where, found = positions(ids, member)
+            np.add.at(out, where[found], values[found])
             return out
 
         return LoyaltyInputs(
@@ -103,26 +155,24 @@ class ShopData:
             redemptions=aligned(spenders, spends),
         )
 
-    @cached_property
-    def ledger(self) -> LedgerFlows:
-        day, kind, points = readers.ledger_days(self.snap, LEDGER_KINDS)
-        return LedgerFlows(day, kind, points)
 
-    @cached_property
-    def terms(self) -> tuple[str, Decimal]:
-        """The program's currency and value per point (defaults before any program)."""
-        return readers.program_terms(self.snap) or (DEFAULT_CURRENCY, DEFAULT_VALUE_PER_POINT)
-
-    @property
-    def currency(self) -> str:
-        return self.terms[0]
+def _read_purchases(snap: readers.Snapshot, end: datetime) -> PurchaseHistory:
+    """Venues are named from the latest purchases first; should an older purchase
+    name one they do not (rare), all of them are looked at and the read repeated."""
+    names = readers.venues(snap, end)
+    member, at, net, discounted, venue = readers.purchase_columns(snap, end, names)
+    if venue.size and venue.min() < 0:
+        every = readers.venues(snap, end, everything=True)
+        if every != names:
+            member, at, net, discounted, venue = readers.purchase_columns(snap, end, every)
+    return PurchaseHistory.build(member, at, net, discounted.astype(np.bool_), venue)
 
 
 @contextmanager
 def open_shop(database: Database, end: datetime) -> Iterator[ShopData]:
     as_of = min(end, now())
     with readers.snapshot(database) as snap:
-        yield ShopData(snap, end, as_of)
+        yield ShopData(database, snap, end, as_of)
 
 
 # -- use cases ------------------------------------------------------------------------
@@ -181,7 +231,7 @@ def member_stages(data: ShopData, rules: ActivityRules) -> Lifecycle:
 
 
 def member_profiles(data: ShopData) -> Profiles:
-    return shopping_profiles(data.purchases, data.as_of_s, data.venue_share)
+    return shopping_profiles(data.purchases, data.as_of_s)
 
 
 @dataclass(frozen=True)
@@ -228,6 +278,7 @@ class Report:
 
 
 def full_report(data: ShopData, period: Period, rules: ActivityRules) -> Report:
+    data.preload()
     scores = loyalty_table(data)
     return Report(
         period=period,
@@ -271,6 +322,7 @@ class MemberScores:
 
 
 def member_scores(data: ShopData, rules: ActivityRules) -> MemberScores:
+    data.preload()
     ids, joined = data.members
     table, shop = rfm_scores(data), member_profiles(data)
     where, bought = positions(table.member, ids)

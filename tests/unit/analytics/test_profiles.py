@@ -28,14 +28,16 @@ ROWS = [
     (4, 3, 5000),
 ]
 DISCOUNTED = [True, True, True, False] + [False] * 9
-GROUPS = (np.array([1, 1, 2, 3, 4, 4, 99]), np.array([2, 2, 4, 3, 1, 1, 5]))
+VENUES = [0, 1, 0, 1] + [2] * 4 + [3] * 3 + [0, 1]
 
 
 def test_venue_share_is_the_top_venue_over_all_purchases() -> None:
-    h = history(ROWS)
-    assert venue_shares(h.customers, *GROUPS).tolist() == [0.5, 1.0, 1.0, 0.5]
-    none = venue_shares(h.customers, np.array([], dtype=np.int64), np.array([], dtype=np.int64))
-    assert np.isnan(none).all()
+    assert venue_shares(history(ROWS, venue=VENUES)).tolist() == [0.5, 1.0, 1.0, 0.5]
+    # Unknown venues (-1) do not count; a customer with none has no share.
+    some = venue_shares(history(ROWS, venue=[0, -1, -1, -1] + [2, 2, 3, -1] + [-1] * 5))
+    assert some[:2].tolist() == [1.0, 2 / 3]
+    assert np.isnan(some[2:]).all()
+    assert np.isnan(venue_shares(history(ROWS))).all()
 
 
 def test_interval_cv() -> None:
@@ -45,9 +47,7 @@ def test_interval_cv() -> None:
 
 
 def test_profiles() -> None:
-    h = history(ROWS, DISCOUNTED)
-    shares = venue_shares(h.customers, *GROUPS)
-    p = shopping_profiles(h, day(100), shares)
+    p = shopping_profiles(history(ROWS, DISCOUNTED, VENUES), day(100))
     assert p.member.tolist() == [1, 2, 3, 4]
     assert p.discount_share.tolist() == [0.75, 0.0, 0.0, 0.0]
     assert p.profiled.tolist() == [True, True, True, False]
