@@ -21,6 +21,7 @@ from patron.rules.syntax import Dec, ProgramModel, StrList
 
 if TYPE_CHECKING:
     from patron.program.schema import Program
+    from patron.rules.syntax import Condition
 
 MAX_LEVELS = 20
 MAX_THRESHOLD = 10**15
@@ -162,6 +163,9 @@ def tier_problems(program: Program) -> list[tuple[str, str]]:
                 f"unknown level '{tiers.membership.tier}' (levels: {', '.join(seen)})",
             )
         )
+    for i, rule in enumerate(program.rules):
+        if rule.when is not None:
+            _rule_tiers(rule.when, f"rules[{i}].when", seen, problems)
     for i, reward in enumerate(program.rewards):
         named = [
             ("eligible.tiers", reward.eligible.tiers if reward.eligible else None),
@@ -174,3 +178,17 @@ def tier_problems(program: Program) -> list[tuple[str, str]]:
                         (f"rewards[{i}].{key}", f"unknown tier '{name}' (tiers: {', '.join(seen)})")
                     )
     return problems
+
+
+def _rule_tiers(
+    when: Condition, path: str, known: dict[str, int], problems: list[tuple[str, str]]
+) -> None:
+    """A rule condition ``tier:`` must name levels that exist (when the program has tiers)."""
+    for name in when.tier or []:
+        if name not in known:
+            problems.append((f"{path}.tier", f"unknown tier '{name}' (tiers: {', '.join(known)})"))
+    for key, nested in (("all", when.all), ("any", when.any)):
+        for j, part in enumerate(nested or []):
+            _rule_tiers(part, f"{path}.{key}[{j}]", known, problems)
+    if when.not_ is not None:
+        _rule_tiers(when.not_, f"{path}.not", known, problems)

@@ -227,3 +227,25 @@ def test_rewards_must_name_existing_tiers() -> None:
     with pytest.raises(InvalidInput) as caught:
         program_from_dict(data, "test")
     assert caught.value.field == "rewards[0].eligible.tiers"
+
+
+def test_rules_must_name_existing_tiers() -> None:
+    data = {
+        "name": "C",
+        "currency": "GBP",
+        "tiers": {"levels": [{"id": "silver", "name": "Silver", "threshold": 1}]},
+        "rules": [
+            {"id": "ok", "when": {"tier": "silver"}, "effect": {"fixed": 1}},
+            {
+                "id": "typo",
+                "when": {"any": [{"channel": "app"}, {"not": {"tier": ["silver", "gold"]}}]},
+                "effect": {"fixed": 1},
+            },
+        ],
+    }
+    with pytest.raises(InvalidInput) as caught:
+        program_from_dict(data, "test")
+    assert caught.value.field == "rules[1].when.any[1].not.tier"
+    assert "unknown tier 'gold'" in caught.value.detail
+    del data["tiers"]  # without a tiers section the tier is a free-form attribute
+    assert program_from_dict(data, "test").rules[1].id == "typo"
