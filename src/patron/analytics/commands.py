@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from patron.analytics.clv.command import clv
 from patron.analytics.export import export
 
 app = typer.Typer(
@@ -15,3 +16,4 @@ app = typer.Typer(
 )
 
 app.command("export")(export)  # every figure as CSV (``patron report`` prints them)
+app.command("clv")(clv)  # purchase + spend model fits, per-customer CLV (patron.analytics.clv)

@@ -84,6 +84,19 @@ def _power_series(a: FloatArray, b: FloatArray, c: FloatArray, z: FloatArray) ->
     total = np.ones_like(z)
     term = np.ones_like(z)
     done = np.zeros(z.shape, dtype=bool)
+    with np.errstate(all="ignore"):  # overflowing terms end as NaN: no answer, not a wrong one
+        return _sum_series(a, b, c, z, total, term, done)
+
+
+def _sum_series(
+    a: FloatArray,
+    b: FloatArray,
+    c: FloatArray,
+    z: FloatArray,
+    total: FloatArray,
+    term: FloatArray,
+    done: npt.NDArray[np.bool_],
+) -> FloatArray:
     for k in range(_MAX_TERMS):
         term = term * (a + k) * (b + k) / ((c + k) * (k + 1)) * z
         total = total + np.where(done, 0.0, term)
@@ -94,9 +107,9 @@ def _power_series(a: FloatArray, b: FloatArray, c: FloatArray, z: FloatArray) ->
         tail = np.abs(term) * rate / (1.0 - rate)
         shrinking = (k > np.abs(a)) & (k > np.abs(b)) & (rate < 1.0)
         done |= shrinking & (tail <= _TOLERANCE * np.abs(total))
-        if done.all():
+        if done.all() or not np.isfinite(total[~done]).any():
             break
-    return np.where(done, total, np.nan)
+    return np.where(done & np.isfinite(total), total, np.nan)
 
 
 __all__ = ["hyp2f1"]

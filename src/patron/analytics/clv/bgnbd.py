@@ -101,19 +101,31 @@ class BGNBDModel:
 def _expected_if_alive(
     params: tuple[float, float, float, float], x: FloatArray, age: FloatArray, horizon: float
 ) -> FloatArray:
-    """E[purchases in (T, T+t] | alive at T, x]: (a+b+x-1)/(a-1) * (1 - G), a != 1."""
+    """E[purchases in (T, T+t] | alive at T, x]: (a+b+x-1)/(a-1) * (1 - G), a != 1.
+
+    G is taken in Euler's form (see :meth:`BGNBDModel.expected_purchases`), whose series
+    stays small for large x. Where that cannot be evaluated (huge a and b, i.e. nearly
+    the same dropout probability for everyone, make its terms overflow) the paper's own
+    form ``(1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)`` is used: its terms shrink by about
+    z b / (a + b) each, so it is at its best exactly there.
+    """
     r, alpha, a, b = params
     if abs(a + b - 1.0) < 1e-9:  # 2F1 with c = 0 at x = 0: a removable singularity too
         b += 2e-9
     z = horizon / (alpha + age + horizon)
     log_shrink = (a - 1.0) * np.log1p(-z)
     series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         one_minus_g = np.where(
             series > 0,
             -np.expm1(log_shrink + np.log(series)),
             1.0 - np.exp(log_shrink) * series,
         )
+        failed = ~np.isfinite(one_minus_g)
+        if failed.any():
+            x_f, z_f = np.broadcast_to(x, z.shape)[failed], z[failed]
+            paper = hyp2f1(r + x_f, b + x_f, a + b + x_f - 1.0, z_f)
+            one_minus_g[failed] = -np.expm1((r + x_f) * np.log1p(-z_f) + np.log(paper))
     return np.asarray((a + b + x - 1.0) / (a - 1.0) * one_minus_g, dtype=float)
 
 

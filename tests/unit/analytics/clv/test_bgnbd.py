@@ -96,6 +96,23 @@ def test_expected_purchases_match_direct_integration(
     assert value == pytest.approx(_expected_by_integration(params, x, recency, T, t), rel=1e-7)
 
 
+@pytest.mark.parametrize(("x", "recency", "T", "t"), [(0, 0.0, 43.0, 52.0), (7, 34.0, 39.0, 1e3)])
+def test_expected_purchases_when_everyone_drops_out_alike(
+    x: int, recency: float, T: float, t: float
+) -> None:
+    """Huge a and b (a fit that found no spread in dropout probabilities): p is
+    a/(a+b+x) for every customer, to within 1/(a+b), so E[Y(t) | alive] is the
+    closed form (1 - ((alpha+T)/(alpha+T+p t))^(r+x)) / p. (Both 2F1 series overflow
+    here in their first form.)"""
+    r, alpha, a, b = 1.4, 7.4, 8.6e6, 3.0e7
+    model = BGNBDModel(r, alpha, a, b)
+    p = a / (a + b + x)
+    c = alpha + T
+    if_alive = -np.expm1((r + x) * np.log(c / (c + p * t))) / p
+    expected = if_alive * model.probability_alive(x, recency, T)[0]
+    assert model.expected_purchases(t, x, recency, T)[0] == pytest.approx(expected, rel=1e-6)
+
+
 @pytest.fixture(scope="module")
 def simulated() -> tuple[BGNBDModel, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """100,000 customers from the CDNOW parameters, aged 1-78 weeks, followed 52 more."""
