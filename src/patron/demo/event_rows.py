@@ -44,6 +44,9 @@ def _labels(names: tuple[str | None, ...], codes: np.ndarray) -> list[Any]:
     return np.array(names, dtype=object)[codes].tolist()
 
 
+MEMBERSHIP_AFTER, MEMBERSHIP_SHARE, MEMBERSHIP_RENEWAL = 15, 1 / 3, 0.6
+
+
 class EventRows:
     """Builds the event dicts kind by kind, then merges them in time order."""
 
@@ -190,6 +193,37 @@ class EventRows:
         ]
         self._add(fb.review_at, "custom", reviews)
         self._add(fb.survey_at, "custom", surveys)
+
+    def memberships(self, rng: np.random.Generator, end: int) -> None:
+        """Some regulars pay the yearly membership fee (custom ``membership_fee``, the
+        demo program's paid Gold): a third of members with 15+ purchases, a day after
+        their 15th, renewing each year with probability 0.6 while the shop runs."""
+        p = self.sim.purchases
+        order = np.lexsort((p.at, p.member))
+        counts = np.bincount(p.member, minlength=len(self.ids))
+        first = np.concatenate(([0], np.cumsum(counts)[:-1]))  # member's first sorted row
+        regulars = np.flatnonzero(counts >= MEMBERSHIP_AFTER)
+        chosen = regulars[rng.random(regulars.size) < MEMBERSHIP_SHARE]
+        times, rows = [], []
+        for m in chosen.tolist():
+            at = int(p.at[order[first[m] + MEMBERSHIP_AFTER - 1]]) + 86_400
+            year = 0
+            while at < end:
+                times.append(at)
+                rows.append(
+                    {
+                        "external_id": f"fee-{m + 1:06d}-{year}",
+                        "type": "custom",
+                        "name": "membership_fee",
+                        "member_external_id": self.ids[m],
+                        "occurred_at": _iso(np.array([at]))[0],
+                        "attributes": {"fee": "30.00", "year": year + 1},
+                    }
+                )
+                if rng.random() > MEMBERSHIP_RENEWAL:
+                    break
+                at, year = at + 365 * 86_400, year + 1
+        self._add(np.array(times, dtype=np.int64), "custom", rows)
 
     def in_order(self) -> list[dict[str, Any]]:
         """All events by time; at the same second signups first, then purchases, refunds."""

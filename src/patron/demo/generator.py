@@ -65,7 +65,9 @@ store within hours, online after 2-14 days; half of them partial (one line, some
 of its units, never everything). Reviews (``custom`` ``review``, 1-5) follow 5% of
 purchases and 40% of refunded ones (which rate low) within 2 hours to 3 days;
 20% of buying members answer one NPS survey (``survey_answer``, 0-10, centred by
-persona, 2.5 lower after a refund). Nothing happens after ``end``.
+persona, 2.5 lower after a refund). A third of the members with 15+ purchases
+pay a yearly membership fee (``membership_fee``) a day after their 15th and renew
+it with probability 0.6. Nothing happens after ``end``.
 
 Volume: about 11 purchases per member for a two-year period (a member joins on
 average half-way through), 1.6 lines per purchase, an average ticket of ~8.70;
@@ -92,7 +94,7 @@ from patron.demo.process import epoch, simulate, stream
 
 __all__ = ["Shop", "generate_member_columns", "generate_purchase_columns", "generate_shop"]
 
-PROFILE_STREAM, FEEDBACK_STREAM = 5, 6
+PROFILE_STREAM, FEEDBACK_STREAM, MEMBERSHIP_STREAM = 5, 6, 7
 
 
 @dataclass
@@ -131,4 +133,5 @@ def _generate(members: int, seed: int, start: datetime, end: datetime, currency:
     events.purchases()
     events.refunds()
     events.feedback(feedback)
+    events.memberships(stream(seed, MEMBERSHIP_STREAM), epoch(end))
     return Shop(profiles=people, events=events.in_order())
