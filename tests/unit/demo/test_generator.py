@@ -47,6 +47,7 @@ def test_every_kind_of_event_is_there(shop: Shop) -> None:
     assert kinds["purchase"] > 5 * 1500
     assert 0.01 < kinds["refund"] / kinds["purchase"] < 0.05
     assert kinds["review"] > 0 and kinds["survey_answer"] > 0
+    assert 0 < kinds["membership_fee"] < 0.1 * 1500  # some regulars pay for Gold
     purchases = by_type(shop, "purchase")
     assert (
         0.01 < sum(p["attributes"]["coupon"] is not None for p in purchases) / len(purchases) < 0.1
