@@ -325,3 +325,29 @@ def test_concurrent_purchases_upgrade_once(tiered: Database, clock: FrozenClock)
         outbox = session.scalars(select(OutboxMessage)).all()
     assert [(c.to_tier, c.measure) for c in changes] == [("silver", 10500)]
     assert len(outbox) == 1
+
+
+def test_rewards_for_a_tier_follow_the_level(database: Database, clock: FrozenClock) -> None:
+    """A Gold-only reward opens the moment a purchase makes the member Gold, and early
+    access follows the level too: no attribute set by hand."""
+    from patron.rewards.errors import NotAvailable, NotEligible
+    from patron.rewards.service import redeem
+
+    data = program()
+    data["rewards"] = [
+        {"id": "gold-mug", "name": "Gold mug", "kind": "gift", "cost": 10,
+         "eligible": {"tiers": ["gold", "platinum"]}},
+        {"id": "preview", "name": "Preview night", "kind": "experience", "cost": 10,
+         "valid_from": "2026-03-10", "early_access": {"tiers": ["gold"], "days": 14}},
+    ]  # fmt: skip
+    load_program(database, data, clock)
+    gold = one(database, buy("g1", "320.00")).member_id or 0
+    plain = one(database, buy("s1", "120.00", member="bob")).member_id or 0
+    with database.unit_of_work() as session:
+        current = _program(session)
+        assert redeem(session, gold, "gold-mug", at=clock.now(), program=current).points == 10
+        assert redeem(session, gold, "preview", at=clock.now(), program=current).points == 10
+        with pytest.raises(NotEligible):
+            redeem(session, plain, "gold-mug", at=clock.now(), program=current)
+        with pytest.raises(NotAvailable):
+            redeem(session, plain, "preview", at=clock.now(), program=current)
