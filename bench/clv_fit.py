@@ -83,6 +83,16 @@ def simulate_transactions(customers: int, seed: int) -> dict[str, np.ndarray]:
     return {"customer": customer, "date": START + day, "amount": np.maximum(amount, 0.01)}
 
 
+def continuous_customers(customers: int, seed: int) -> Any:
+    """The same population summarised in exact (fractional) weeks, as FHL's CDNOW data."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from patron.analytics.clv.simulate import simulate_bgnbd
+
+    rng = np.random.default_rng(seed)
+    age_weeks = (CALIBRATION_WEEKS * 7 - rng.uniform(0, 365, customers)) / 7.0
+    return simulate_bgnbd(*BGNBD_TRUTH, age_weeks, rng)
+
+
 # -- Patron ---------------------------------------------------------------------------
 
 
@@ -233,6 +243,10 @@ def main() -> None:
         f"summary: {len(summary):,} customers, {int(repeat_buyers.sum()):,} repeat buyers, "
         f"{rows.shape[0]:,} distinct (frequency, recency, T) rows"
     )
+    # The worst case for Patron: exact (continuous) times, no two rows alike.
+    exact = continuous_customers(n, args.seed + 1)
+    cx, ct, cT = exact.frequency, exact.recency, exact.T
+    exact_fit, exact_wall, exact_cpu = timed(args.repeat, lambda: fit_bgnbd(cx, ct, cT))
 
     baselines: dict[str, dict[str, Any]] = {}
     if not args.skip_baseline:
@@ -258,9 +272,14 @@ def main() -> None:
                 baselines["bgnbd"] = run_baseline(python, "bgnbd", data, budget)
                 baselines["gg"] = run_baseline(python, "gg", repeat_data, budget)
                 baselines["bgnbd_weighted"] = run_baseline(python, "bgnbd", weighted, budget)
+                exact_data = Path(tmp) / "exact.npz"
+                np.savez(exact_data, frequency=cx, recency=ct, T=cT)
+                baselines["bgnbd_exact"] = run_baseline(python, "bgnbd", exact_data, budget)
 
-    def ours_at(model: str, params: list[float]) -> float:
-        if model.startswith("bgnbd"):
+    def ours_at(key: str, params: list[float]) -> float:
+        if key == "bgnbd_exact":
+            return float(bgnbd_log_likelihood(params, cx, ct, cT).sum())
+        if key.startswith("bgnbd"):
             return float(bgnbd_log_likelihood(params, x, t_x, age).sum())
         return float(gamma_gamma_log_likelihood(params, x[repeat_buyers], m[repeat_buyers]).sum())
 
@@ -277,6 +296,13 @@ def main() -> None:
                 bgnbd_cpu,
                 bgnbd.log_likelihood,
             ),
+            (
+                "BG/NBD fit, exact times (no two rows alike)",
+                "bgnbd_exact",
+                exact_wall,
+                exact_cpu,
+                exact_fit.log_likelihood,
+            ),
         ],
         baselines,
     )
@@ -289,7 +315,11 @@ def main() -> None:
         f"Patron Gamma-Gamma: p={gg.p:.5f} q={gg.q:.5f} gamma={gg.gamma:.5f} "
         f"(converged: {gg.converged})"
     )
-    for key, names, label in (("bgnbd", "r alpha a b", "BG/NBD"), ("gg", "p q gamma", "G-G")):
+    for key, names, label in (
+        ("bgnbd", "r alpha a b", "BG/NBD"),
+        ("gg", "p q gamma", "G-G"),
+        ("bgnbd_exact", "r alpha a b", "BG/NBD, exact times"),
+    ):
         base = baselines.get(key)
         if base and "params" in base:
             pairs = zip(names.split(), base["params"], strict=True)
