@@ -358,7 +358,7 @@ def print_table(
             theirs = f"{base['wall']:.2f} s / {base['cpu']:.2f} s"
             ratio = f"{base['wall'] / wall:.1f}x / {base['cpu'] / cpu:.1f}x"
             their_ll = f"{base['log_likelihood']:,.3f}"
-            gap = f"{ll - base['log_likelihood']:+.4f}"
+            gap = f"{ll - base['log_likelihood']:+.5f}"
         print(f"| {label} | {ours} | {theirs} | {ratio} | {ll:,.3f} | {their_ll} | {gap} |")
 
 
