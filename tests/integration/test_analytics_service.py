@@ -91,6 +91,18 @@ def test_splits_by_status_attribute_and_membership(
     }
 
 
+def test_split_by_tier(database: Database, shop: dict[str, int]) -> None:
+    from patron.tiers.models import MemberTier
+
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    with database.unit_of_work() as session:
+        for name, tier in (("alice", "gold"), ("bob", None)):
+            session.add(MemberTier(member_id=shop[name], tier=tier, since=at, updated_at=at))
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        tiers = dict(service.period_summary_by(data, JAN_TO_MAY, RULES, "tier"))
+    assert {k: v.revenue_minor for k, v in tiers.items()} == {"gold": 6000, "(none)": 8000}
+
+
 def test_join_time_is_the_earlier_of_enrolment_and_signup(
     database: Database, shop: dict[str, int]
 ) -> None:

@@ -140,8 +140,9 @@ def snapshot(database: Database, *, shared: str | None = None) -> Iterator[Snaps
 _COUNTED = (
     "type = 'purchase' AND occurred_at < :end AND (refunded_amount = 0 OR refunded_amount < amount)"
 )
-_SQLITE_DISCOUNTED = (
-    "CASE WHEN coalesce(json_extract(attributes, '$.coupon'), '') NOT IN ('', 0) "
+_SQLITE_DISCOUNTED = (  # one JSON parse settles the usual case: neither is set
+    "CASE WHEN json_extract(attributes, '$.coupon', '$.discount') = '[null,null]' THEN 0 "
+    "WHEN coalesce(json_extract(attributes, '$.coupon'), '') NOT IN ('', 0) "
     "OR coalesce(json_extract(attributes, '$.discount'), 0) NOT IN (0, '') THEN 1 ELSE 0 END"
 )
 _PG_DISCOUNTED = (
@@ -160,40 +161,57 @@ def _epoch(s: Snapshot, column: str) -> str:
     return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
 
 
-_VENUE = "coalesce(channel, '') || '|' || coalesce(store, '')"
+Venue = tuple[str, str]  # (channel, store); "" for none
 
 
-def venues(s: Snapshot, end: datetime, *, everything: bool = False) -> list[str]:
-    """The venues (``channel|store``) of counted purchases: those of the latest
+def venues(s: Snapshot, end: datetime, *, everything: bool = False) -> list[Venue]:
+    """The venues (channel, store) of counted purchases: those of the latest
     ``VENUE_SAMPLE`` purchases (an index range: cheap), or of all of them."""
-    source = f"SELECT {_VENUE} AS venue FROM events WHERE {_COUNTED}"
+    source = (
+        "SELECT coalesce(channel, '') AS channel, coalesce(store, '') AS store "
+        f"FROM events WHERE {_COUNTED}"
+    )
     if not everything:
         source += f" ORDER BY occurred_at DESC LIMIT {VENUE_SAMPLE}"
-    rows = s.rows(
-        f"SELECT DISTINCT venue FROM ({source}) AS recent ORDER BY venue", {"end": s.param(end)}
-    )
-    return [str(r[0]) for r in rows]
+    sql = f"SELECT DISTINCT channel, store FROM ({source}) AS recent ORDER BY channel, store"
+    return [(str(r[0]), str(r[1])) for r in s.rows(sql, {"end": s.param(end)})]
 
 
-def purchase_columns(s: Snapshot, end: datetime, venue_names: list[str]) -> list[Ints]:
+def _venue_code(names: list[Venue], params: dict[str, Any]) -> str:
+    """SQL for a purchase's index in ``names`` (-1 if absent): by channel, then store."""
+    by_channel: dict[str, list[tuple[str, int]]] = {}
+    for i, (channel, store) in enumerate(names):
+        by_channel.setdefault(channel, []).append((store, i))
+    outer = []
+    for j, (channel, stores) in enumerate(by_channel.items()):
+        params[f"c{j}"] = channel
+        inner = []
+        for store, i in stores:
+            params[f"s{i}"] = store
+            inner.append(f"WHEN :s{i} THEN {i}")
+        outer.append(f"WHEN :c{j} THEN CASE coalesce(store, '') {' '.join(inner)} ELSE -1 END")
+    return f"CASE coalesce(channel, '') {' '.join(outer)} ELSE -1 END" if outer else "-1"
+
+
+def purchase_columns(s: Snapshot, end: datetime, names: list[Venue]) -> list[Ints]:
     """member, epoch seconds, net minor units, discounted (0/1) and venue (index in
-    ``venue_names``, -1 for others) of every counted purchase."""
-    params: dict[str, Any] = {f"v{i}": name for i, name in enumerate(venue_names)}
-    params["end"] = s.param(end)
-    cases = " ".join(f"WHEN :v{i} THEN {i}" for i in range(len(venue_names)))
-    venue = f"CASE {_VENUE} {cases} ELSE -1 END" if venue_names else "-1"
+    ``names``, -1 for others) of every counted purchase."""
+    params: dict[str, Any] = {"end": s.param(end)}
+    # discounted and venue travel as one number: fewer values to hand to Python
+    flags = f"2 * (({_venue_code(names, params)}) + 1) + "
     if s.is_postgres:
         sql = (
             f"SELECT member_id::bigint, {_epoch(s, 'occurred_at')}, "
-            f"(amount - refunded_amount)::bigint, ({_PG_DISCOUNTED})::bigint, "
-            f"({venue})::bigint FROM events WHERE {_COUNTED}"
+            f"(amount - refunded_amount)::bigint, ({flags}({_PG_DISCOUNTED}))::bigint "
+            f"FROM events WHERE {_COUNTED}"
         )
     else:
         sql = (
             f"SELECT member_id, {_epoch(s, 'occurred_at')}, amount - refunded_amount, "
-            f"{_SQLITE_DISCOUNTED}, {venue} FROM events NOT INDEXED WHERE {_COUNTED}"
+            f"{flags}{_SQLITE_DISCOUNTED} FROM events NOT INDEXED WHERE {_COUNTED}"
         )
-    return s.int_columns(sql, params, 5)
+    member, at, net, packed = s.int_columns(sql, params, 4)
+    return [member, at, net, packed & 1, (packed >> 1) - 1]
 
 
 # -- members --------------------------------------------------------------------------
@@ -219,10 +237,16 @@ def member_join_times(s: Snapshot) -> tuple[Ints, Ints]:
 
 
 def member_labels(s: Snapshot, dimension: str) -> tuple[Ints, list[str | None]]:
-    """Member ids (ascending) and their label in a member dimension: ``status`` or
-    ``attribute:<key>`` (booleans read ``true``/``false``, numbers as written)."""
+    """Member ids (ascending) and their label in a member dimension: ``status``,
+    ``tier`` or ``attribute:<key>`` (booleans read ``true``/``false``, numbers as
+    written)."""
     if dimension == "status":
         rows = s.rows("SELECT id, status FROM members ORDER BY id")
+    elif dimension == "tier":  # the level held now (none: below the first level)
+        rows = s.rows(
+            "SELECT m.id, t.tier FROM members m "
+            "LEFT JOIN member_tiers t ON t.member_id = m.id ORDER BY m.id"
+        )
     else:
         key = dimension.removeprefix("attribute:")
         if s.is_postgres:

@@ -53,7 +53,7 @@ from patron.core.errors import InvalidInput
 
 DEFAULT_CURRENCY, DEFAULT_VALUE_PER_POINT = "USD", Decimal("0.01")
 MAX_COHORT_MONTHS = 120
-DIMENSION = re.compile(r"^(status|membership|attribute:[A-Za-z0-9_\-. ]{1,100})$")
+DIMENSION = re.compile(r"^(status|tier|membership|attribute:[A-Za-z0-9_\-. ]{1,100})$")
 
 
 class ShopData:
@@ -185,7 +185,7 @@ def period_summary(data: ShopData, period: Period, rules: ActivityRules) -> Peri
 def check_dimension(dimension: str) -> str:
     if not DIMENSION.match(dimension):
         raise InvalidInput(
-            "split by 'status', 'membership' or 'attribute:<key>' (key: letters, digits, "
+            "split by 'status', 'tier', 'membership' or 'attribute:<key>' (key: letters, digits, "
             f"space, _ - .), not '{dimension}'",
             field="by",
         )

@@ -1,12 +1,13 @@
 """Splitting the metrics by a dimension: every purchase gets a group label.
 
-A *member* dimension (status, an attribute, later tier or segment) labels a member,
-and each purchase takes its buyer's label. The *membership* dimension labels each
-purchase by itself: ``member`` when it was made once the buyer had joined,
-``before joining`` when it predates their join time. In Patron every event belongs
-to a member, so "non-member" purchases are exactly those made before joining
-(imported history, or a till that knew the customer before they enrolled); the
-"before joining" group describes those same people as non-members.
+A *member* dimension (status, tier, an attribute; segments when they exist) labels a
+member, and each purchase takes its buyer's label: the label the member has *now*
+(a member who moved from Silver to Gold counts all their purchases as Gold). The
+*membership* dimension labels each purchase by itself: ``member`` when it was made
+once the buyer had joined, ``before joining`` when it predates their join time. In
+Patron every event belongs to a member, so "non-member" purchases are exactly those
+made before joining (imported history, or a till that knew the customer before they
+enrolled); the "before joining" group describes those same people as non-members.
 
 Groups are computed as separate purchase histories, so every metric of
 ``retention.period_figures`` works per group unchanged. At most ``MAX_GROUPS``
