@@ -165,6 +165,25 @@ class _Objective:
         return float(-ll / self.total)
 
 
+#: Above twice this many distinct rows, the fit starts from the optimum of a sample.
+_WARM_START_ROWS = 10_000
+
+
+def _warm_start(
+    x: FloatArray, t_x: FloatArray, age: FloatArray, w: FloatArray, initial: Params
+) -> Params:
+    """Parameters fitted on a fixed-seed sample of customers (rows drawn in proportion
+    to their counts). Finite-difference gradients make each step of the full fit cost
+    five likelihood evaluations; from a nearby start it needs a handful of steps
+    instead of dozens. Only the starting point depends on the sample, not the optimum."""
+    rng = np.random.default_rng(0)
+    rows = rng.choice(x.size, size=_WARM_START_ROWS, p=w / w.sum())
+    sample = _Objective(x[rows], t_x[rows], age[rows], np.ones(rows.size))
+    outcome = maximise(sample, initial, sample.total, analytic_gradient=False)
+    r, alpha, s, beta = (float(v) for v in outcome.params)
+    return (r, alpha, s, beta)
+
+
 def fit_pareto_nbd(
     frequency: ArrayLike,
     recency: ArrayLike,
@@ -195,6 +214,8 @@ def fit_pareto_nbd(
         mean_age = float(np.average(age, weights=w))
         scale = max(mean_age, 1e-6)
         initial = (1.0, scale / max(mean_x, 0.1), 1.0, scale)
+        if x.size > 2 * _WARM_START_ROWS:
+            initial = _warm_start(x, t_x, age, w, initial)
     outcome = maximise(objective, initial, objective.total, analytic_gradient=False)
     r, alpha, s, beta = (float(v) for v in outcome.params)
     return ParetoNBDModel(
