@@ -6,17 +6,22 @@ Pure numpy/scipy; no database, no pandas. The usual pipeline:
                         calibration_end=..., freq="W")
     purchases = fit_bgnbd(summary.frequency, summary.recency, summary.T)
     spend = fit_gamma_gamma(summary.frequency, summary.monetary_value)
-    p_alive = purchases.probability_alive(summary.frequency, summary.recency, summary.T)
-    next_year = purchases.expected_purchases(52, summary.frequency, summary.recency, summary.T)
-    value = customer_lifetime_value(purchases, summary.frequency, summary.recency, summary.T,
-                                    spend.expected_spend(summary.frequency, summary.monetary_value),
-                                    horizon=12, discount_rate=0.01, freq="W")
+    value = predict_customer_value(purchases, spend, summary.frequency, summary.recency,
+                                   summary.T, summary.monetary_value,
+                                   horizon=12, discount_rate=0.01, freq="W")
+    value.probability_alive, value.expected_purchases, value.expected_spend, value.clv
+
+or piece by piece: ``purchases.probability_alive(x, t_x, T)``,
+``purchases.expected_purchases(t, x, t_x, T)``, ``spend.expected_spend(x, m)`` and
+:func:`customer_lifetime_value`.
 
 Models: BG/NBD (Fader, Hardie & Lee 2005), Pareto/NBD (Schmittlein, Morrison & Colombo
 1987, in the formulation of Fader & Hardie 2005), Gamma-Gamma spend (Fader & Hardie
 2013). Each ``fit_*`` returns a frozen dataclass holding the parameters and the full
 log-likelihood of the fitting data (a sum over customers, in the data's units).
-Results are estimates (float64), never amounts to book.
+Results are estimates (float64), never amounts to book. ``patron.analytics.clv.simulate``
+draws customers from the models (tests, benchmarks); ``patron analytics clv`` is the
+command line (``command.py``).
 """
 
 from .bgnbd import BGNBDModel, bgnbd_log_likelihood, fit_bgnbd
