@@ -67,7 +67,9 @@ class GammaGammaModel:
         return gamma_gamma_log_likelihood(self.params, frequency, monetary_value)
 
     def expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray:
-        """E[spend per transaction | x, m] = p (gamma + m x) / (p x + q - 1)."""
+        """E[spend per transaction | x, m] = p (gamma + m x) / (p x + q - 1); infinite
+        where p x + q <= 1 (the posterior of the mean spend has no mean there, as for
+        x = 0 when q <= 1)."""
         x = as_float_array(frequency, "frequency")
         m = as_float_array(monetary_value, "monetary_value")
         x, m = np.broadcast_arrays(x, m)
@@ -75,7 +77,10 @@ class GammaGammaModel:
             raise ValueError("frequency must be non-negative")
         p, q, gamma = self.params
         spend = np.where(x > 0, m, 0.0)
-        return np.asarray(p * (gamma + spend * x) / (p * x + q - 1.0), dtype=float)
+        denominator = p * x + q - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = p * (gamma + spend * x) / denominator
+        return np.asarray(np.where(denominator > 0, value, np.inf), dtype=float)
 
 
 def _repeat_buyers(

@@ -53,6 +53,14 @@ def test_expected_spend_without_repeat_purchases_is_the_population_mean() -> Non
     assert 10.0 < own[0] < PUBLISHED.population_mean_spend < own[1] < 80.0
 
 
+def test_expected_spend_is_infinite_where_the_posterior_has_no_mean() -> None:
+    heavy_tailed = GammaGammaModel(p=2.0, q=0.8, gamma=10.0)
+    assert heavy_tailed.population_mean_spend == np.inf
+    spend = heavy_tailed.expected_spend([0, 1], [0.0, 12.0])
+    assert spend[0] == np.inf
+    assert spend[1] == pytest.approx(2.0 * (10.0 + 12.0) / (2.0 + 0.8 - 1.0))
+
+
 def test_expected_spend_matches_simulated_true_means() -> None:
     """Given x purchases of mean m, E[spend | x, m] is the posterior mean of the
     customer's true mean spend p/nu: in each frequency group the average prediction
