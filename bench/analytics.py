@@ -392,25 +392,28 @@ def baseline(db: Database) -> float:
     return time.perf_counter() - started
 
 
-def metrics(db: Database) -> tuple[float, Any]:
+def metrics(db: Database) -> tuple[float, float, Any]:
+    """Seconds for the full metrics set, of which reading the database, and the report."""
     period = Period(END - timedelta(days=365), END)
     started = time.perf_counter()
     with open_shop(db, period.end) as data:
+        data.preload()  # full_report would do it first; timed apart here
+        read = time.perf_counter() - started
         report = full_report(data, period, ActivityRules())
-    return time.perf_counter() - started, report
+    return time.perf_counter() - started, read, report
 
 
 def bench(label: str, db: Database, members: int, events: int, seed: int) -> None:
     print(f"{label}:")
     build(db, members, events, seed)
     base = [baseline(db) for _ in range(2)]
-    took, report = metrics(db)
-    again, _ = metrics(db)
+    runs = [metrics(db) for _ in range(2)]
+    took, read, report = min(runs, key=lambda run: run[0])
     s = report.summary
     print(
-        f"  full metrics set {min(took, again):>6.1f} s (runs {took:.1f}, {again:.1f})   "
-        f"baseline GROUP BY member_id scan {min(base):>5.1f} s   "
-        f"ratio {min(took, again) / min(base):.1f}x   (target 30 s)"
+        f"  full metrics set {took:>6.1f} s (runs {runs[0][0]:.1f}, {runs[1][0]:.1f}; reading "
+        f"{read:.1f} s)   baseline GROUP BY member_id scan {min(base):>5.1f} s   "
+        f"ratio {took / min(base):.1f}x   (target 30 s)"
     )
     print(
         f"  last 365 days: retention (E-N)/S {s.retention_rate:.3f}, churn {s.churn_rate:.3f}, "

@@ -39,6 +39,7 @@ from patron.program.loader import program_from_dict
 
 CHUNK = 200_000
 VENUE_SAMPLE = 100_000
+MAX_VENUES = 30_000
 _PG_PARAM = re.compile(r"(?<!:):(\w+)")
 
 
@@ -195,23 +196,32 @@ def _venue_code(names: list[Venue], params: dict[str, Any]) -> str:
 
 def purchase_columns(s: Snapshot, end: datetime, names: list[Venue]) -> list[Ints]:
     """member, epoch seconds, net minor units, discounted (0/1) and venue (index in
-    ``names``, -1 for others) of every counted purchase."""
+    ``names``, -1 for others; at most ``MAX_VENUES`` are told apart) of every counted
+    purchase."""
     params: dict[str, Any] = {"end": s.param(end)}
-    # discounted and venue travel as one number: fewer values to hand to Python
-    flags = f"2 * (({_venue_code(names, params)}) + 1) + "
+    # Fewer values to hand to Python: the time, the venue and the discount travel as
+    # one number, seconds << 16 | (venue + 1) << 1 | discounted (seconds < 2^47).
+    venue = _venue_code(names[:MAX_VENUES], params)
     if s.is_postgres:
+        packed = (
+            f"({_epoch(s, 'occurred_at')} << 16) | ((({venue}) + 1) << 1)::bigint "
+            f"| ({_PG_DISCOUNTED})::bigint"
+        )
         sql = (
-            f"SELECT member_id::bigint, {_epoch(s, 'occurred_at')}, "
-            f"(amount - refunded_amount)::bigint, ({flags}({_PG_DISCOUNTED}))::bigint "
-            f"FROM events WHERE {_COUNTED}"
+            f"SELECT member_id::bigint, ({packed})::bigint, "
+            f"(amount - refunded_amount)::bigint FROM events WHERE {_COUNTED}"
         )
     else:
-        sql = (
-            f"SELECT member_id, {_epoch(s, 'occurred_at')}, amount - refunded_amount, "
-            f"{flags}{_SQLITE_DISCOUNTED} FROM events NOT INDEXED WHERE {_COUNTED}"
+        packed = (
+            f"({_epoch(s, 'occurred_at')} << 16) | ((({venue}) + 1) << 1) | {_SQLITE_DISCOUNTED}"
         )
-    member, at, net, packed = s.int_columns(sql, params, 4)
-    return [member, at, net, packed & 1, (packed >> 1) - 1]
+        sql = (
+            f"SELECT member_id, {packed}, amount - refunded_amount "
+            f"FROM events NOT INDEXED WHERE {_COUNTED}"
+        )
+    member, packed_values, net = s.int_columns(sql, params, 3)
+    flags = packed_values & 0xFFFF
+    return [member, packed_values >> 16, net, flags & 1, (flags >> 1) - 1]
 
 
 # -- members --------------------------------------------------------------------------

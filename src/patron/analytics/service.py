@@ -93,8 +93,10 @@ class ShopData:
         reading the same snapshot on PostgreSQL) runs the other queries. The database
         does the work of both, so on two cores they overlap."""
         rest = [n for n in self.SOURCES[1:] if n not in self._loaded]
-        if not rest:
-            self._get("purchases")
+        in_memory = self.database.engine.url.database in (None, "", ":memory:")
+        if not rest or in_memory:  # an in-memory SQLite is not shared between connections
+            for name in self.SOURCES:
+                self._get(name)
             return
         shared = self.snap.export()
 
