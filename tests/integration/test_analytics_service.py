@@ -128,8 +128,8 @@ def test_cohorts_rfm_lifecycle_profiles_loyalty(database: Database, shop: dict[s
     assert scores.recency_days[carol] == pytest.approx(11.5)  # 05-20 noon to 06-01
     assert SEGMENTS[scores.segment[carol]] == "new"
     assert STAGES[scores.stage[carol]] == "new" and STAGES[scores.stage[alice]] == "active"
-    assert scores.venue_share[alice] == pytest.approx(2 / 3)  # her app visit
-    assert scores.venue_share[bob] == 1.0  # online twice (the refunded purchase does not count)
+    assert scores.place_share[alice] == pytest.approx(2 / 3)  # her app visit
+    assert scores.place_share[bob] == 1.0  # online twice (the refunded purchase does not count)
     assert scores.discount_share[alice] == pytest.approx(2 / 3)
     assert scores.price_driven[alice] and not scores.price_driven[bob]
     # alice: 2 repeats 8.89 + referral 5 + 2 reviews 10 + a redemption 6.67 = 30.56
@@ -204,11 +204,12 @@ def test_venues_missing_from_the_recent_sample_are_still_found(
 ) -> None:
     monkeypatch.setattr(readers, "VENUE_SAMPLE", 1)  # only carol's web purchase: "|"
     with service.open_shop(database, JAN_TO_MAY.end) as data:
-        assert (data.purchases.venue >= 0).all()
-        assert len(set(data.purchases.venue.tolist())) == 4  # store|soho, online|, app|, |
+        assert (data.purchases.channel >= 0).all() and (data.purchases.store >= 0).all()
+        assert len(set(data.purchases.channel.tolist())) == 4  # store, online, app, none
+        assert len(set(data.purchases.store.tolist())) == 2  # soho, none
         scores = service.member_scores(data, RULES)
     row = {m: i for i, m in enumerate(scores.member.tolist())}
-    assert scores.venue_share[row[shop["alice"]]] == pytest.approx(2 / 3)
+    assert scores.place_share[row[shop["alice"]]] == pytest.approx(2 / 3)
 
 
 def test_the_parallel_report_reads_what_the_lazy_use_cases_read(

@@ -6,7 +6,7 @@ One entry per *counted* purchase, sorted by member and, within a member, by time
 - ``net``: what the customer kept paying for, ``amount - refunded_amount`` in integer
   minor units of the program currency (never a float);
 - ``discounted``: the purchase used a discount or a coupon (see ``readers``);
-- ``venue``: where it was bought, a code for its (channel, store) pair, -1 unknown.
+- ``channel``, ``store``: where it was bought, as codes (-1: not known).
 
 A purchase refunded in full is not counted at all (it did not happen, commercially);
 a partly refunded one counts with its net amount. Members are customers from their
@@ -54,7 +54,8 @@ class PurchaseHistory:
     at: Ints
     net: Ints
     discounted: Bools
-    venue: Ints
+    channel: Ints
+    store: Ints
 
     @classmethod
     def build(
@@ -63,7 +64,8 @@ class PurchaseHistory:
         at: Any,
         net: Any,
         discounted: Any = None,
-        venue: Any = None,
+        channel: Any = None,
+        store: Any = None,
         *,
         presorted: bool = False,
     ) -> PurchaseHistory:
@@ -74,13 +76,14 @@ class PurchaseHistory:
             if discounted is None
             else np.asarray(discounted, dtype=np.bool_).reshape(-1)
         )
-        v = np.full(m.size, -1, dtype=np.int64) if venue is None else ints(venue)
-        if not m.size == t.size == n.size == d.size == v.size:
+        c = np.full(m.size, -1, dtype=np.int64) if channel is None else ints(channel)
+        s = np.full(m.size, -1, dtype=np.int64) if store is None else ints(store)
+        if not m.size == t.size == n.size == d.size == c.size == s.size:
             raise ValueError("purchase columns must have the same length")
         if not presorted and m.size:
             order = _member_time_order(m, t)
-            m, t, n, d, v = m[order], t[order], n[order], d[order], v[order]
-        return cls(m, t, n, d, v)
+            m, t, n, d, c, s = m[order], t[order], n[order], d[order], c[order], s[order]
+        return cls(m, t, n, d, c, s)
 
     def __len__(self) -> int:
         return int(self.member.size)
@@ -92,7 +95,8 @@ class PurchaseHistory:
             self.at[mask],
             self.net[mask],
             self.discounted[mask],
-            self.venue[mask],
+            self.channel[mask],
+            self.store[mask],
         )
 
     def before(self, moment: int) -> PurchaseHistory:

@@ -6,8 +6,8 @@ Per customer with at least ``min_purchases`` counted purchases before ``as_of``:
   coupon (``history.discounted``: the purchase event's ``attributes.coupon`` is set,
   or ``attributes.discount`` is a non-zero number or true).
 - *convenience-driven*, all three of:
-  one place: at least ``venue_share`` of their purchases in one *venue* (a channel and
-  store pair: the same shop at the till, or the app, or the web shop);
+  one channel or store: at least ``place_share`` of their purchases in one channel
+  (the till, the app, the web shop) or in one store, whichever share is larger;
   small baskets: their mean order is at most the median order of all customers'
   purchases in the same history;
   steady rhythm: the coefficient of variation (standard deviation / mean) of the
@@ -30,7 +30,7 @@ from patron.analytics.history import Bools, Floats, Ints, PurchaseHistory
 class ProfileRules:
     min_purchases: int = 3
     price_share: float = 0.5
-    venue_share: float = 0.8
+    place_share: float = 0.8
     steady_cv: float = 0.8
 
 
@@ -41,7 +41,7 @@ class Profiles:
     member: Ints
     purchases: Ints
     discount_share: Floats
-    venue_share: Floats  # NaN when no purchase says where it was made
+    place_share: Floats  # NaN when no purchase says where it was made
     interval_cv: Floats  # NaN below three purchases
     profiled: Bools
     price_driven: Bools
@@ -62,15 +62,15 @@ class Profiles:
         }
 
 
-def venue_shares(history: PurchaseHistory) -> Floats:
-    """Per customer: the share of their purchases made in their most used venue (NaN
-    when none of their purchases says where it was made)."""
+def top_share(history: PurchaseHistory, place: Ints) -> Floats:
+    """Per customer: the share of their purchases made in their most used ``place``
+    (a code per purchase, -1 unknown; NaN when none of theirs is known)."""
     customers = history.customers
     n = len(customers)
-    known = history.venue >= 0
-    code, venue = customers.code[known], history.venue[known]
-    width = int(venue.max()) + 1 if venue.size else 1
-    key = code * width + venue
+    known = place >= 0
+    code, where = customers.code[known], place[known]
+    width = int(where.max()) + 1 if where.size else 1
+    key = code * width + where
     if n * width <= 50_000_000:  # a dense count table is cheapest
         counts = np.bincount(key, minlength=n * width).reshape(n, width)
         top, total = counts.max(axis=1), counts.sum(axis=1)
@@ -81,6 +81,11 @@ def venue_shares(history: PurchaseHistory) -> Floats:
         np.add.at(total, keys // width, sizes)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(total > 0, top / np.maximum(total, 1), np.nan)
+
+
+def place_shares(history: PurchaseHistory) -> Floats:
+    """Per customer: the larger of their top channel's and their top store's share."""
+    return np.fmax(top_share(history, history.channel), top_share(history, history.store))
 
 
 def interval_cv(history: PurchaseHistory) -> Floats:
@@ -119,17 +124,17 @@ def shopping_profiles(
     twice_median = int(round(2 * float(np.median(history.net)))) if n else 0
     small = spent * 2 <= twice_median * count  # mean order <= median order, exactly
     cv = interval_cv(history)
-    shares = venue_shares(history)
+    shares = place_shares(history)
 
     profiled = count >= rules.min_purchases
-    one_place = profiled & (shares >= rules.venue_share)
+    one_place = profiled & (shares >= rules.place_share)
     steady = profiled & (cv <= rules.steady_cv)
     small_baskets = profiled & small
     return Profiles(
         member=customers.ids,
         purchases=count,
         discount_share=np.asarray(discount_share, dtype=np.float64),
-        venue_share=np.asarray(shares, dtype=np.float64),
+        place_share=np.asarray(shares, dtype=np.float64),
         interval_cv=cv,
         profiled=profiled,
         price_driven=profiled & (discount_share >= rules.price_share),

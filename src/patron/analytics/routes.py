@@ -158,7 +158,7 @@ def member(
         stage=STAGES[s.stage[row]],
         p_alive=number(s.p_alive[row]),
         discount_share=number(s.discount_share[row]),
-        venue_share=number(s.venue_share[row]),
+        place_share=number(s.place_share[row]),
         price_driven=bool(s.price_driven[row]),
         convenience_driven=bool(s.convenience_driven[row]),
         loyalty_score=int(s.loyalty[row]),

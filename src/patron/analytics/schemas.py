@@ -335,7 +335,7 @@ class MemberAnalyticsOut(BaseModel):
     stage: str
     p_alive: float | None
     discount_share: float | None
-    venue_share: float | None
+    place_share: float | None
     price_driven: bool
     convenience_driven: bool
     loyalty_score: int

@@ -167,7 +167,19 @@ def _read_purchases(snap: readers.Snapshot, end: datetime) -> PurchaseHistory:
         every = readers.venues(snap, end, everything=True)
         if every != names:
             member, at, net, discounted, venue = readers.purchase_columns(snap, end, every)
-    return PurchaseHistory.build(member, at, net, discounted.astype(np.bool_), venue)
+    else:
+        every = names
+    channels, stores = _codes([c for c, _ in every]), _codes([s for _, s in every])
+    known = venue >= 0
+    channel = np.where(known, channels[np.maximum(venue, 0)] if every else -1, -1)
+    store = np.where(known, stores[np.maximum(venue, 0)] if every else -1, -1)
+    return PurchaseHistory.build(member, at, net, discounted.astype(np.bool_), channel, store)
+
+
+def _codes(labels: list[str]) -> Ints:
+    """A code per label, equal labels equal codes."""
+    seen: dict[str, int] = {}
+    return np.array([seen.setdefault(v, len(seen)) for v in labels], dtype=np.int64)
 
 
 @contextmanager
@@ -315,7 +327,7 @@ class MemberScores:
     stage: Ints  # index into lifecycle.STAGES
     p_alive: Floats
     discount_share: Floats
-    venue_share: Floats
+    place_share: Floats
     interval_cv: Floats
     price_driven: Bools
     convenience_driven: Bools
@@ -348,7 +360,7 @@ def member_scores(data: ShopData, rules: ActivityRules) -> MemberScores:
         stage=life.stage,
         p_alive=life.p_alive,
         discount_share=spread(shop.discount_share, np.nan),
-        venue_share=spread(shop.venue_share, np.nan),
+        place_share=spread(shop.place_share, np.nan),
         interval_cv=spread(shop.interval_cv, np.nan),
         price_driven=spread(shop.price_driven, False),
         convenience_driven=spread(shop.convenience_driven, False),

@@ -23,9 +23,15 @@ def period(start_day: float, end_day: float) -> Period:
 def history(
     rows: list[tuple[int, float, int]],
     discounted: list[bool] | None = None,
-    venue: list[int] | None = None,
+    channel: list[int] | None = None,
+    store: list[int] | None = None,
 ) -> PurchaseHistory:
     """``rows`` of (member, day, net minor units), in any order."""
     return PurchaseHistory.build(
-        [r[0] for r in rows], [day(r[1]) for r in rows], [r[2] for r in rows], discounted, venue
+        [r[0] for r in rows],
+        [day(r[1]) for r in rows],
+        [r[2] for r in rows],
+        discounted,
+        channel,
+        store,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from patron.analytics.profiles import interval_cv, shopping_profiles, venue_shares
+from patron.analytics.profiles import interval_cv, place_shares, shopping_profiles, top_share
 from tests.unit.analytics.helpers import day, history
 
 ROWS = [
@@ -28,16 +28,19 @@ ROWS = [
     (4, 3, 5000),
 ]
 DISCOUNTED = [True, True, True, False] + [False] * 9
-VENUES = [0, 1, 0, 1] + [2] * 4 + [3] * 3 + [0, 1]
+# 1: app and till equally, at two stores equally; 2: the web shop only; 3: always the
+# same store, at the till or in the app; 4: two channels, two stores.
+CHANNELS = [0, 0, 1, 1] + [2] * 4 + [0, 1, 0] + [0, 1]
+STORES = [0, 1, 0, 1] + [-1] * 4 + [3, 3, 3] + [0, 1]
 
 
-def test_venue_share_is_the_top_venue_over_all_purchases() -> None:
-    assert venue_shares(history(ROWS, venue=VENUES)).tolist() == [0.5, 1.0, 1.0, 0.5]
-    # Unknown venues (-1) do not count; a customer with none has no share.
-    some = venue_shares(history(ROWS, venue=[0, -1, -1, -1] + [2, 2, 3, -1] + [-1] * 5))
-    assert some[:2].tolist() == [1.0, 2 / 3]
-    assert np.isnan(some[2:]).all()
-    assert np.isnan(venue_shares(history(ROWS))).all()
+def test_place_share_is_the_top_channel_or_store() -> None:
+    h = history(ROWS, channel=CHANNELS, store=STORES)
+    assert top_share(h, h.channel).tolist() == [0.5, 1.0, 2 / 3, 0.5]
+    assert top_share(h, h.store)[[0, 2, 3]].tolist() == [0.5, 1.0, 0.5]
+    assert np.isnan(top_share(h, h.store)[1])  # the web shop has no store
+    assert place_shares(h).tolist() == [0.5, 1.0, 1.0, 0.5]
+    assert np.isnan(place_shares(history(ROWS))).all()
 
 
 def test_interval_cv() -> None:
@@ -47,7 +50,7 @@ def test_interval_cv() -> None:
 
 
 def test_profiles() -> None:
-    p = shopping_profiles(history(ROWS, DISCOUNTED, VENUES), day(100))
+    p = shopping_profiles(history(ROWS, DISCOUNTED, CHANNELS, STORES), day(100))
     assert p.member.tolist() == [1, 2, 3, 4]
     assert p.discount_share.tolist() == [0.75, 0.0, 0.0, 0.0]
     assert p.profiled.tolist() == [True, True, True, False]
