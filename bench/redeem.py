@@ -14,6 +14,8 @@ members and database:
 
 - **plain debit**: the same points spent through ``patron.ledger.service.debit``
   (what a redemption costs beyond the ledger's own spend);
+- **core ingest**: one purchase event per transaction through
+  ``patron.events.ingest`` (scored and posted: the engine's own unit of work);
 - **bare UPDATE**: ``UPDATE rewards SET issued = issued + 1 WHERE issued < stock``
   on one row, one transaction each (the ceiling for any design that counts stock
   in one row).
@@ -50,6 +52,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from patron.core.db import Database  # noqa: E402
 from patron.core.errors import PatronError  # noqa: E402
 from patron.core.migrate import upgrade  # noqa: E402
+from patron.events.ingest import ingest  # noqa: E402
 from patron.ledger.models import PointAccount  # noqa: E402
 from patron.ledger.posting import Earning, load_accounts, post_earnings  # noqa: E402
 from patron.ledger.service import debit  # noqa: E402
@@ -83,14 +86,24 @@ def program(n: int) -> dict[str, Any]:
         }
     )
     rewards.append({"id": "bare", "name": "Bare", "kind": "experience", "cost": 1, "stock": 10**12})
-    return {"name": "Bench", "currency": "USD", "rewards": rewards}
+    earn = {
+        "id": "base-earn",
+        "when": {"event": "purchase"},
+        "effect": {"points_per": {"points": 1, "per": "1.00"}},
+    }
+    return {"name": "Bench", "currency": "USD", "rules": [earn], "rewards": rewards}
+
+
+EXTERNAL_IDS: dict[int, str] = {}  # member id -> external id, inherited by the clients
 
 
 def prepare(database: Database, n: int, members: int) -> list[int]:
     upgrade(database)
     with database.unit_of_work() as session:
         save_program(session, program_from_dict(program(n)), source="bench", actor="bench", at=AT)
-        ids = list(enrol_many(session, {f"m{i}": AT for i in range(members)}, AT).values())
+        enrolled = enrol_many(session, {f"m{i}": AT for i in range(members)}, AT)
+        EXTERNAL_IDS.update({member_id: ext for ext, member_id in enrolled.items()})
+        ids = list(enrolled.values())
         accounts = load_accounts(session, ids)
         grants = [
             Earning(m, GRANT, "bench points", AT, AT, None, kind="adjust", actor="bench")
@@ -123,6 +136,17 @@ def plain_debit(session: Session, member_id: int, _: int) -> None:
     )
 
 
+def ingest_purchase(session: Session, member_id: int, i: int) -> None:
+    event = {
+        "external_id": f"bench-{i}",
+        "type": "purchase",
+        "member_external_id": EXTERNAL_IDS[member_id],
+        "amount": "12.50",
+        "occurred_at": AT.isoformat(),
+    }
+    ingest(session, [event], at=AT)
+
+
 def bare_update(session: Session, _member: int, _i: int) -> None:
     session.execute(
         text("UPDATE rewards SET issued = issued + 1 WHERE key = 'bare' AND issued < stock")
@@ -133,6 +157,7 @@ OPS: dict[str, Op] = {
     "redeem_many": redeem_many,
     "redeem_hot": redeem_hot,
     "plain_debit": plain_debit,
+    "ingest_purchase": ingest_purchase,
     "bare_update": bare_update,
 }
 
@@ -207,7 +232,7 @@ def report(label: str, r: dict[str, Any], unit: str = "redemptions/s") -> None:
     )
 
 
-def verify(database: Database, members: list[int], spent_by_debits: int) -> None:
+def verify(database: Database, members: list[int], spent_by_debits: int, earned: int) -> None:
     with database.unit_of_work() as session:
         issued = dict(
             session.execute(
@@ -226,7 +251,7 @@ def verify(database: Database, members: list[int], spent_by_debits: int) -> None
             select(func.sum(PointAccount.balance)).where(PointAccount.member_id.in_(members))
         )
         coupons = sum(issued.values())
-    expected = GRANT * len(members) - COST * coupons - spent_by_debits
+    expected = GRANT * len(members) - COST * coupons - spent_by_debits + earned
     assert not oversold, f"OVERSOLD or miscounted: {oversold}"
     assert total == expected, f"points: {total} != {expected}"
     print(f"  verified: {coupons:,} coupons, no reward oversold, points debited exactly once each")
@@ -267,6 +292,8 @@ def main() -> None:
         print("Without contention (64 rewards):")
         debits = run(url, members, clients, n, "plain_debit")
         report("baseline: plain points debit", debits, "debits/s")
+        events = run(url, members, clients, n, "ingest_purchase")
+        report("baseline: core ingest, 1 event per tx", events, "events/s")
         many = run(url, members, clients, n, "redeem_many")
         report("redeem", many)
         print(f"With contention (one reward, stock {n * 9 // 10:,} for {n:,} attempts):")
@@ -274,7 +301,7 @@ def main() -> None:
         report("baseline: bare conditional UPDATE", bare, "updates/s")
         hot = run(url, members, clients, n, "redeem_hot")
         report("redeem", hot)
-        verify(database, members, COST * (debits["ok"] + warm["ok"]))
+        verify(database, members, COST * (debits["ok"] + warm["ok"]), 12 * events["ok"])
         sold_out = hot["refused"].get("out-of-stock", 0)
         assert hot["ok"] == n * 9 // 10 and hot["ok"] + sold_out == n // clients * clients
         print(f"  one reward: exactly its stock issued, {sold_out:,} clear out-of-stock refusals")
