@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -237,3 +238,60 @@ def test_balance_is_the_sum_of_entries_after_redemptions(
         b = get_balance(session, member, clock.now(), require_program(session)[1])
     assert entries == b.balance == b.available == 1000 - 100 - 300 - 50 - 200
     assert PROGRAM["rewards"] is REWARDS
+
+
+def test_the_redemption_spend_writes_what_a_plain_debit_writes(
+    shop: Database, clock: FrozenClock
+) -> None:
+    """Twins with the same lots: one redeems, one is debited by the ledger service."""
+    from patron.ledger.service import adjust, debit
+
+    twins = [enrol(shop, "ann", 120), enrol(shop, "bob", 120)]
+    clock.advance(days=3)
+    with shop.unit_of_work() as session:
+        for twin in twins:
+            adjust(session, twin, 400, reason="more", actor="t", at=clock.now(), program=None)
+    clock.advance(days=1)
+    _redeem(shop, clock, twins[0], "five-off")
+    with shop.unit_of_work() as session:
+        program = require_program(session)[1]
+        debit(
+            session,
+            twins[1],
+            300,
+            reason="Redeemed 5.00 off",
+            actor=None,
+            at=clock.now(),
+            program=program,
+        )
+
+    def ledger(member_id: int) -> tuple[Any, ...]:
+        with shop.unit_of_work() as session:
+            spend = session.scalars(
+                select(LedgerEntry).where(
+                    LedgerEntry.member_id == member_id, LedgerEntry.kind == "spend"
+                )
+            ).one()
+            taken = session.execute(
+                select(PointLot.points, LotAllocation.points)
+                .join(PointLot, PointLot.id == LotAllocation.lot_id)
+                .where(LotAllocation.entry_id == spend.id)
+                .order_by(LotAllocation.id)
+            ).all()
+            lots = session.scalars(
+                select(PointLot.remaining)
+                .where(PointLot.member_id == member_id)
+                .order_by(PointLot.id)
+            ).all()
+            member_row = session.get(Member, member_id)
+            b = get_balance(session, member_id, clock.now(), program)
+            assert member_row is not None
+            return (
+                (spend.kind, spend.points, spend.explanation, spend.reason, spend.created_at),
+                [tuple(t) for t in taken],
+                list(lots),
+                member_row.last_activity_at,
+                (b.balance, b.available, b.debt),
+            )
+
+    assert ledger(twins[0]) == ledger(twins[1])
