@@ -58,24 +58,39 @@ class Holder:
     issued: int
 
 
+# Built once: these run on every redemption, and building a statement costs more
+# than sending it.
+_LOCK_HOLDER = (
+    select(
+        ACCOUNTS.c.debt,
+        MEMBERS.c.status,
+        MEMBERS.c.attributes,
+        MEMBERS.c.last_activity_at,
+        MEMBERS.c.enrolled_at,
+        REWARDS.c.id,
+        REWARDS.c.stock,
+        REWARDS.c.issued,
+    )
+    .join_from(ACCOUNTS, MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
+    .outerjoin(REWARDS, REWARDS.c.key == bindparam("reward_key"))
+    .where(ACCOUNTS.c.member_id == bindparam("member_id"))
+    .with_for_update(of=ACCOUNTS)
+)
+_OPEN_LOTS = (
+    select(LOTS.c.id, LOTS.c.remaining, LOTS.c.available_at, LOTS.c.expires_at)
+    .where(LOTS.c.member_id == bindparam("member_id"), LOTS.c.remaining > 0)
+    .order_by(LOTS.c.id)
+)
+
+
 def lock_holder(session: Session, member_id: int, reward_key: str) -> Holder:
     """Lock the member's account (``FOR UPDATE``); read the member and the reward with it."""
-    row = session.execute(
-        select(
-            ACCOUNTS.c.debt,
-            MEMBERS.c.status,
-            MEMBERS.c.attributes,
-            MEMBERS.c.last_activity_at,
-            MEMBERS.c.enrolled_at,
-            REWARDS.c.id,
-            REWARDS.c.stock,
-            REWARDS.c.issued,
-        )
-        .join_from(ACCOUNTS, MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
-        .outerjoin(REWARDS, REWARDS.c.key == reward_key)
-        .where(ACCOUNTS.c.member_id == member_id)
-        .with_for_update(of=ACCOUNTS)
-    ).first()
+    session.flush()  # the statements below bypass autoflush
+    row = (
+        session.connection()
+        .execute(_LOCK_HOLDER, {"member_id": member_id, "reward_key": reward_key})
+        .first()
+    )
     if row is None:
         raise NotFound(f"no member with id {member_id}", field="member_id")
     if row.id is None:
@@ -90,11 +105,7 @@ def _open_lots(session: Session, holder: Holder, program: Program | None) -> lis
     if program is not None and program.points.expiry.policy == "inactivity":
         last = holder.last_activity_at or holder.enrolled_at
         deadline = last + timedelta(days=program.points.expiry.days or 0)
-    rows = session.execute(
-        select(LOTS.c.id, LOTS.c.remaining, LOTS.c.available_at, LOTS.c.expires_at)
-        .where(LOTS.c.member_id == holder.member_id, LOTS.c.remaining > 0)
-        .order_by(LOTS.c.id)
-    )
+    rows = session.connection().execute(_OPEN_LOTS, {"member_id": holder.member_id})
     lots = []
     for lot_id, remaining, available_at, expires_at in rows:
         if deadline is not None and (expires_at is None or deadline < expires_at):
@@ -212,24 +223,28 @@ def spend_and_issue(
     in ``session``), or None when the reward is out of stock: the caller must
     raise, so the unit of work rolls back the spend written alongside.
     """
-    row = session.execute(
-        _SPEND_AND_ISSUE,
-        {
-            "member": holder.member_id,
-            "points": points,
-            "explanation": f"-{points} pts: {reason}",
-            "actor": actor,
-            "reason": reason,
-            "at": at,
-            "lots": [lot for lot, _ in allocations],
-            "counts": [n for _, n in allocations],
-            "reward": holder.reward_row_id,
-            "code": coupon["code"],
-            "terms": json.dumps(coupon["terms"]),
-            "expires_at": coupon["expires_at"],
-            "fulfilment": coupon["fulfilment"],
-        },
-    ).first()
+    row = (
+        session.connection()
+        .execute(
+            _SPEND_AND_ISSUE,
+            {
+                "member": holder.member_id,
+                "points": points,
+                "explanation": f"-{points} pts: {reason}",
+                "actor": actor,
+                "reason": reason,
+                "at": at,
+                "lots": [lot for lot, _ in allocations],
+                "counts": [n for _, n in allocations],
+                "reward": holder.reward_row_id,
+                "code": coupon["code"],
+                "terms": json.dumps(coupon["terms"]),
+                "expires_at": coupon["expires_at"],
+                "fulfilment": coupon["fulfilment"],
+            },
+        )
+        .first()
+    )
     if row is None:
         return None
     redemption = Redemption(id=row.id, spend_entry_id=row.spend_entry_id, **coupon)
