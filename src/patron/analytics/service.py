@@ -68,6 +68,8 @@ class ShopData:
         self.database, self.snap, self.end, self.as_of = database, snap, end, as_of
         self.as_of_s = int(as_of.timestamp())
         self._loaded: dict[str, Any] = {}
+        # An in-memory SQLite database is not shared between connections.
+        self.parallel = database.engine.url.database not in (None, "", ":memory:")
 
     def _read(self, name: str, snap: readers.Snapshot) -> Any:
         if name == "purchases":
@@ -88,26 +90,31 @@ class ShopData:
             self._loaded[name] = self._read(name, self.snap)
         return self._loaded[name]
 
+    # Read by another connection during preload: aggregations the database does on its
+    # own (SQLite's GROUP BY runs without the GIL). Row-by-row reads stay on this thread:
+    # two threads taking turns at the GIL for every row would slow both down.
+    ASIDE = ("ledger", "redemptions", "custom_events")
+
     def preload(self) -> None:
-        """Read every input: the purchases here while another connection (in a thread,
-        reading the same snapshot on PostgreSQL) runs the other queries. The database
-        does the work of both, so on two cores they overlap."""
-        rest = [n for n in self.SOURCES[1:] if n not in self._loaded]
-        in_memory = self.database.engine.url.database in (None, "", ":memory:")
-        if not rest or in_memory:  # an in-memory SQLite is not shared between connections
-            for name in self.SOURCES:
-                self._get(name)
-            return
-        shared = self.snap.export()
+        """Read every input, the aggregations on a second connection in a thread (on
+        PostgreSQL reading the same snapshot) while this one reads the purchases: the
+        database does the work of both, so on two cores they overlap."""
+        aside = [n for n in self.ASIDE if n not in self._loaded]
+        if aside and self.parallel:
+            shared = self.snap.export()
 
-        def read_rest() -> dict[str, Any]:
-            with readers.snapshot(self.database, shared=shared) as snap:
-                return {name: self._read(name, snap) for name in rest}
+            def read_aside() -> dict[str, Any]:
+                with readers.snapshot(self.database, shared=shared) as snap:
+                    return {name: self._read(name, snap) for name in aside}
 
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            side = pool.submit(read_rest)
-            self._get("purchases")
-            self._loaded.update(side.result())
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                side = pool.submit(read_aside)
+                for name in self.SOURCES:
+                    if name not in self.ASIDE:
+                        self._get(name)
+                self._loaded.update(side.result())
+        for name in self.SOURCES:
+            self._get(name)
 
     @property
     def purchases(self) -> PurchaseHistory:
