@@ -199,9 +199,11 @@ def test_a_report_reads_one_snapshot_and_never_blocks_a_writer(
         assert len(data.purchases) == before + 1
 
 
+@pytest.mark.parametrize("id_chunk", [100_000, 3])
 def test_venues_missing_from_the_recent_sample_are_still_found(
-    database: Database, shop: dict[str, int], monkeypatch: pytest.MonkeyPatch
+    database: Database, shop: dict[str, int], monkeypatch: pytest.MonkeyPatch, id_chunk: int
 ) -> None:
+    monkeypatch.setattr(readers, "ID_CHUNK", id_chunk)  # SQLite: 3 reads in many pieces
     monkeypatch.setattr(readers, "VENUE_SAMPLE", 1)  # only carol's web purchase: "|"
     with service.open_shop(database, JAN_TO_MAY.end) as data:
         assert (data.purchases.channel >= 0).all() and (data.purchases.store >= 0).all()
@@ -210,6 +212,7 @@ def test_venues_missing_from_the_recent_sample_are_still_found(
         scores = service.member_scores(data, RULES)
     row = {m: i for i, m in enumerate(scores.member.tolist())}
     assert scores.place_share[row[shop["alice"]]] == pytest.approx(2 / 3)
+    assert scores.purchases.sum() == 8 and scores.spent_minor.sum() == 14000
 
 
 def test_the_parallel_report_reads_what_the_lazy_use_cases_read(

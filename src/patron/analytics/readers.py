@@ -40,6 +40,7 @@ from patron.program.loader import program_from_dict
 CHUNK = 200_000
 VENUE_SAMPLE = 100_000
 MAX_VENUES = 30_000
+ID_CHUNK = 100_000
 _PG_PARAM = re.compile(r"(?<!:):(\w+)")
 
 
@@ -211,17 +212,41 @@ def purchase_columns(s: Snapshot, end: datetime, names: list[Venue]) -> list[Int
             f"SELECT member_id::bigint, ({packed})::bigint, "
             f"(amount - refunded_amount)::bigint FROM events WHERE {_COUNTED}"
         )
+        member, packed_values, net = s.int_columns(sql, params, 3)
     else:
         packed = (
             f"({_epoch(s, 'occurred_at')} << 16) | ((({venue}) + 1) << 1) | {_SQLITE_DISCOUNTED}"
         )
-        sql = (
-            f"SELECT member_id, {packed}, amount - refunded_amount "
-            f"FROM events NOT INDEXED WHERE {_COUNTED}"
+        member, packed_values, net = _sqlite_texts(
+            s, ["member_id", packed, "amount - refunded_amount"], _COUNTED, params
         )
-    member, packed_values, net = s.int_columns(sql, params, 3)
     flags = packed_values & 0xFFFF
     return [member, packed_values >> 16, net, flags & 1, (flags >> 1) - 1]
+
+
+def _sqlite_texts(
+    s: Snapshot,
+    columns: list[str],
+    where: str,
+    params: dict[str, Any],
+) -> list[Ints]:
+    """Integer columns of events, read as one comma-separated text per range of
+    ``ID_CHUNK`` event ids (``group_concat``) that numpy parses: a Python object per
+    range instead of one per value (a third faster than fetching rows)."""
+    last = int(s.rows("SELECT coalesce(max(id), 0) FROM events")[0][0])
+    row = " || ',' || ".join(f"({c})" for c in columns)
+    sql = (
+        f"SELECT group_concat({row}) FROM events NOT INDEXED "
+        f"WHERE id BETWEEN :first_id AND :last_id AND {where}"
+    )
+    pieces = []
+    for first in range(0, last + 1, ID_CHUNK):
+        text = s.rows(sql, {**params, "first_id": first, "last_id": first + ID_CHUNK - 1})
+        if text[0][0]:
+            pieces.append(np.fromstring(text[0][0], dtype=np.int64, sep=","))
+    flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+    table = flat.reshape(-1, len(columns))
+    return [np.ascontiguousarray(table[:, i]) for i in range(len(columns))]
 
 
 # -- members --------------------------------------------------------------------------
