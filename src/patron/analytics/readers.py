@@ -338,20 +338,29 @@ def redemption_counts(s: Snapshot, end: datetime) -> tuple[Ints, Ints]:
 
 def ledger_days(s: Snapshot, kinds: Sequence[str]) -> tuple[Ints, Ints, Ints]:
     """Points booked per UTC day (days since 1970-01-01) and kind (index in ``kinds``)."""
+    kind = "CASE kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(kinds))
     if s.is_postgres:
         day = "((created_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01')::bigint"
-        table = "ledger_entries"
-    else:
-        day = "CAST(julianday(substr(created_at, 1, 10)) - 2440587.5 AS INTEGER)"
-        table = "ledger_entries NOT INDEXED"
-    kind = "CASE kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(kinds))
-    sql = (
-        f"SELECT {day}, ({kind} ELSE -1 END)::bigint, sum(points)::bigint "
-        f"FROM {table} GROUP BY 1, 2"
-        if s.is_postgres
-        else f"SELECT {day}, {kind} ELSE -1 END, sum(points) FROM {table} GROUP BY 1, 2"
-    )
-    days, codes, points = s.int_columns(sql, {}, 3)
+        sql = (
+            f"SELECT {day}, ({kind} ELSE -1 END)::bigint, sum(points)::bigint "
+            "FROM ledger_entries GROUP BY 1, 2"
+        )
+        days, codes, points = s.int_columns(sql, {}, 3)
+    else:  # many small sorts, one per range of ids, beat one big one by half
+        key = f"{_epoch(s, 'created_at')} / 86400 * 8 + ({kind} ELSE 7 END)"
+        sql = (
+            f"SELECT {key} AS k, sum(points) FROM ledger_entries NOT INDEXED "
+            "WHERE id BETWEEN :first_id AND :last_id GROUP BY k"
+        )
+        last = int(s.rows("SELECT coalesce(max(id), 0) FROM ledger_entries")[0][0])
+        sums: dict[int, int] = {}
+        for first in range(0, last + 1, ID_CHUNK):
+            for k, v in s.rows(sql, {"first_id": first, "last_id": first + ID_CHUNK - 1}):
+                sums[k] = sums.get(k, 0) + v
+        keys = np.array(sorted(sums), dtype=np.int64)
+        days, codes = keys // 8, keys % 8
+        points = np.array([sums[k] for k in keys.tolist()], dtype=np.int64)
+        codes = np.where(codes == 7, -1, codes)
     known = codes >= 0
     return days[known], codes[known], points[known]
 
