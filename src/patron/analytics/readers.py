@@ -5,7 +5,10 @@ Analytics only reads, and reads a lot, so it does not go through a unit of work:
 one consistent view of the data and, on SQLite, never takes the write lock (the
 engine's ``BEGIN IMMEDIATE`` would keep every till waiting for a long report).
 Rows come back as integer columns: PostgreSQL streams them with binary ``COPY``,
-decoded by numpy in one pass; SQLite hands them to numpy in chunks.
+decoded by numpy in one pass; SQLite builds comma-separated texts (``group_concat``,
+one per range of ids) that numpy parses, or hands rows over in chunks. Times are
+epoch seconds (SQLite: to the millisecond first, so a purchase at 23:59:59.9996
+counts at midnight).
 
 Conventions fixed here:
 
