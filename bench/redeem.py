@@ -1,8 +1,10 @@
 """Redemption benchmark: rewards redeemed per second on PostgreSQL, and no oversell.
 
-16 concurrent clients (processes, each with its own connection and its own
-members, one transaction per redemption through ``patron.rewards.service.redeem``,
-reading the program in force each time as the API does):
+16 concurrent clients (each its own connection and its own members, one
+transaction per redemption through ``patron.rewards.service.redeem``, reading
+the program in force each time as the API does), served by 2 processes of 8
+threads, as two API workers would serve them on this 2-core machine (16 client
+processes measure mostly their own context switches; ``--processes``):
 
 1. **many rewards**: the clients spread over 64 rewards (little contention);
 2. **one reward**: every client redeems the same reward, whose stock row every
@@ -35,6 +37,7 @@ import multiprocessing
 import os
 import statistics
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -162,50 +165,66 @@ OPS: dict[str, Op] = {
 }
 
 
-def _client(
-    url: str, op_name: str, mine: list[int], first: int, n: int, start: Any, out: Any
-) -> None:
-    """One client process: its own engine, one transaction per operation."""
+Client = tuple[list[int], int, int]  # its members, first operation number, how many
+
+
+def _worker(url: str, op_name: str, clients: list[Client], start: Any, out: Any) -> None:
+    """One process serving some of the clients, a thread each, one engine for all;
+    each client runs one transaction at a time."""
     database = Database(url)
     op = OPS[op_name]
     with database.unit_of_work() as session:  # connect before the clock starts
         require_program(session)
     latencies: list[float] = []
     refused: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def client(mine: list[int], first: int, n: int) -> None:
+        own: list[float] = []
+        errors: dict[str, int] = {}
+        for k in range(n):
+            t0 = time.perf_counter()
+            try:
+                with database.unit_of_work() as session:
+                    op(session, mine[k % len(mine)], first + k)
+            except PatronError as exc:
+                errors[exc.code] = errors.get(exc.code, 0) + 1
+            own.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(own)
+            for code, count in errors.items():
+                refused[code] = refused.get(code, 0) + count
+
+    threads = [threading.Thread(target=client, args=c) for c in clients]
     start.wait()
     began, cpu = time.time(), time.process_time()
-    for k in range(n):
-        t0 = time.perf_counter()
-        try:
-            with database.unit_of_work() as session:
-                op(session, mine[k % len(mine)], first + k)
-        except PatronError as exc:
-            refused[exc.code] = refused.get(exc.code, 0) + 1
-        latencies.append(time.perf_counter() - t0)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     out.put((began, time.time(), latencies, refused, time.process_time() - cpu))
     database.dispose()
 
 
-def run(url: str, members: list[int], clients: int, n: int, op_name: str) -> dict[str, Any]:
-    """``n`` operations by ``clients`` processes (client i uses members[i::clients]).
-    Processes, not threads: 16 tills are 16 programs, and one interpreter lock
-    would measure itself, not the database work."""
+def run(
+    url: str, members: list[int], clients: int, n: int, op_name: str, processes: int
+) -> dict[str, Any]:
+    """``n`` operations by ``clients`` concurrent clients (client i uses
+    members[i::clients]), served by ``processes`` processes."""
     context = multiprocessing.get_context("fork")
-    start = context.Barrier(clients)
+    start = context.Barrier(processes)
     out = context.Queue()
     per_client = n // clients
+    specs = [(members[c::clients], c * per_client, per_client) for c in range(clients)]
     procs = [
-        context.Process(
-            target=_client,
-            args=(url, op_name, members[c::clients], c * per_client, per_client, start, out),
-        )
-        for c in range(clients)
+        context.Process(target=_worker, args=(url, op_name, specs[p::processes], start, out))
+        for p in range(processes)
     ]
-    for p in procs:
-        p.start()
+    for proc in procs:
+        proc.start()
     results = [out.get() for _ in procs]
-    for p in procs:
-        p.join()
+    for proc in procs:
+        proc.join()
     elapsed = max(r[1] for r in results) - min(r[0] for r in results)
     lat = sorted(x for r in results for x in r[2])
     refused: dict[str, int] = {}
@@ -277,29 +296,32 @@ def main() -> None:
     parser.add_argument("--redemptions", type=int, default=8_000, help="per scenario")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--members", type=int, default=1_600)
+    parser.add_argument(
+        "--processes", type=int, default=2, help="processes serving the clients (threads each)"
+    )
     args = parser.parse_args()
-    n, clients = args.redemptions, args.clients
+    n, clients, procs = args.redemptions, args.clients, args.processes
     print(
         f"Patron redemption benchmark: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-        f"PostgreSQL, {clients} clients, {n:,} attempts per scenario"
+        f"PostgreSQL, {clients} clients in {procs} processes, {n:,} attempts per scenario"
     )
     url, drop = postgres_database()
     try:
         database = Database(url)
         members = prepare(database, n, args.members)
         database.dispose()  # the clients are forked: no connection may cross
-        warm = run(url, members, clients, min(n, 800), "plain_debit")
+        warm = run(url, members, clients, min(n, 800), "plain_debit", procs)
         print("Without contention (64 rewards):")
-        debits = run(url, members, clients, n, "plain_debit")
+        debits = run(url, members, clients, n, "plain_debit", procs)
         report("baseline: plain points debit", debits, "debits/s")
-        events = run(url, members, clients, n, "ingest_purchase")
+        events = run(url, members, clients, n, "ingest_purchase", procs)
         report("baseline: core ingest, 1 event per tx", events, "events/s")
-        many = run(url, members, clients, n, "redeem_many")
+        many = run(url, members, clients, n, "redeem_many", procs)
         report("redeem", many)
         print(f"With contention (one reward, stock {n * 9 // 10:,} for {n:,} attempts):")
-        bare = run(url, members, clients, n, "bare_update")
+        bare = run(url, members, clients, n, "bare_update", procs)
         report("baseline: bare conditional UPDATE", bare, "updates/s")
-        hot = run(url, members, clients, n, "redeem_hot")
+        hot = run(url, members, clients, n, "redeem_hot", procs)
         report("redeem", hot)
         verify(database, members, COST * (debits["ok"] + warm["ok"]), 12 * events["ok"])
         sold_out = hot["refused"].get("out-of-stock", 0)
