@@ -5,7 +5,7 @@ The expected figures are worked out by hand from ``analytics_shop``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -165,6 +165,47 @@ def test_economics_agree_with_the_ledger(
     assert later.incremental.incremental_minor == 0
 
 
+def test_rewards_used_at_the_till(database: Database, shop: dict[str, int]) -> None:
+    from patron.rewards.models import Redemption, Reward
+
+    at = datetime(2026, 5, 2, tzinfo=UTC)
+    with database.unit_of_work() as session:
+        reward = Reward(
+            key="coffee",
+            name="Free coffee",
+            kind="coupon",
+            cost=20,
+            definition={},
+            program_version=1,
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(reward)
+        session.flush()
+        for code, status, used_at, discount in (
+            ("A1", "used", at, 350),  # in the period
+            ("A2", "used", datetime(2026, 6, 2, tzinfo=UTC), 400),  # after it
+            ("A3", "issued", None, None),
+        ):
+            session.add(
+                Redemption(
+                    member_id=shop["alice"],
+                    reward_id=reward.id,
+                    code=code,
+                    status=status,
+                    points=20,
+                    terms={},
+                    issued_at=at,
+                    expires_at=at + timedelta(days=30),
+                    used_at=used_at,
+                    discount=discount,
+                )
+            )
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        e = service.program_figures(data, JAN_TO_MAY)
+    assert (e.rewards_used, e.till_discounts) == (1, Decimal("3.50"))
+
+
 def test_expired_points_count_as_breakage(
     database: Database, shop: dict[str, int], clock: FrozenClock
 ) -> None:
@@ -215,9 +256,11 @@ def test_venues_missing_from_the_recent_sample_are_still_found(
     assert scores.purchases.sum() == 8 and scores.spent_minor.sum() == 14000
 
 
+@pytest.mark.parametrize("aside_from", [10**9, 0])  # 0: SQLite reads aside in a process
 def test_the_parallel_report_reads_what_the_lazy_use_cases_read(
-    database: Database, shop: dict[str, int]
+    database: Database, shop: dict[str, int], monkeypatch: pytest.MonkeyPatch, aside_from: int
 ) -> None:
+    monkeypatch.setattr(service, "ASIDE_PROCESS_FROM", aside_from)
     with service.open_shop(database, JAN_TO_MAY.end) as data:
         report = service.full_report(data, JAN_TO_MAY, RULES)
     with service.open_shop(database, JAN_TO_MAY.end) as data:

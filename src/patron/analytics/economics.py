@@ -12,8 +12,10 @@ go by whole UTC days):
   *expired* (``expire``) and *adjusted* (``adjust``, net) as positive flows.
 - *breakage rate* = expired / net earned; *redemption rate* = spent / net earned
   (flows in the same period, not a cohort's eventual fate).
-- *cost of rewards* = points spent x value per point (until a rewards catalogue
-  records each reward's own cost).
+- *cost of rewards* = points spent x value per point (what the points were worth);
+  beside it, *till discounts*: the money rewards took off orders when used at the
+  till in the period (``redemptions.discount`` of rewards used), which gifts and
+  unused coupons do not have.
 - *incremental revenue* (own pre-join baseline): for every member who joined in the
   period, had bought in the ``window_days`` before joining, and has ``window_days``
   of history after it: net spend in the window after joining minus net spend in the
@@ -95,6 +97,12 @@ class ProgramEconomics:
     months: list[MonthPoints]
     incremental: IncrementalRevenue
     margin: Decimal
+    rewards_used: int = 0
+    till_discounts_minor: int = 0
+
+    @property
+    def till_discounts(self) -> Decimal:
+        return money(self.till_discounts_minor, self.currency)
 
     @property
     def breakage_rate(self) -> float | None:
@@ -186,7 +194,10 @@ def program_economics(
     currency: str,
     incremental: IncrementalRevenue,
     margin: Decimal = Decimal(1),
+    rewards_used: tuple[int, int] = (0, 0),
 ) -> ProgramEconomics:
+    """``rewards_used``: rewards used at the till in the period, and the money they
+    took off those orders (minor units)."""
     start_day, end_day = period.start_s // DAY, -(-period.end_s // DAY)
     inside = (flows.day >= start_day) & (flows.day < end_day)
     return ProgramEconomics(
@@ -197,6 +208,8 @@ def program_economics(
         months=monthly_points(flows, period),
         incremental=incremental,
         margin=margin,
+        rewards_used=rewards_used[0],
+        till_discounts_minor=rewards_used[1],
     )
 
 

@@ -160,7 +160,7 @@ _PG_DISCOUNTED = (
 def _epoch(s: Snapshot, column: str) -> str:
     """Epoch seconds of a timestamp column (SQLite: to the millisecond, then down)."""
     if s.is_postgres:
-        return f"floor(extract(epoch FROM {column}))::bigint"
+        return f"floor(date_part('epoch', {column}))::bigint"
     if sqlite3.sqlite_version_info >= (3, 38, 0):
         return f"unixepoch({column})"
     return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
@@ -198,33 +198,57 @@ def _venue_code(names: list[Venue], params: dict[str, Any]) -> str:
     return f"CASE coalesce(channel, '') {' '.join(outer)} ELSE -1 END" if outer else "-1"
 
 
-def purchase_columns(s: Snapshot, end: datetime, names: list[Venue]) -> list[Ints]:
+def purchase_columns(
+    s: Snapshot, end: datetime, names: list[Venue], ids: tuple[int, int] | None = None
+) -> list[Ints]:
     """member, epoch seconds, net minor units, discounted (0/1) and venue (index in
     ``names``, -1 for others; at most ``MAX_VENUES`` are told apart) of every counted
-    purchase."""
+    purchase (with ``ids``: of the events with ids in that closed range)."""
     params: dict[str, Any] = {"end": s.param(end)}
     # Fewer values to hand to Python: the time, the venue and the discount travel as
     # one number, seconds << 16 | (venue + 1) << 1 | discounted (seconds < 2^47).
     venue = _venue_code(names[:MAX_VENUES], params)
-    if s.is_postgres:
-        packed = (
-            f"({_epoch(s, 'occurred_at')} << 16) | ((({venue}) + 1) << 1)::bigint "
-            f"| ({_PG_DISCOUNTED})::bigint"
-        )
-        sql = (
-            f"SELECT member_id::bigint, ({packed})::bigint, "
-            f"(amount - refunded_amount)::bigint FROM events WHERE {_COUNTED}"
-        )
-        member, packed_values, net = s.int_columns(sql, params, 3)
-    else:
-        packed = (
-            f"({_epoch(s, 'occurred_at')} << 16) | ((({venue}) + 1) << 1) | {_SQLITE_DISCOUNTED}"
-        )
-        member, packed_values, net = _sqlite_texts(
-            s, ["member_id", packed, "amount - refunded_amount"], _COUNTED, params
-        )
+    discounted = _PG_DISCOUNTED if s.is_postgres else _SQLITE_DISCOUNTED
+    packed = f"({_epoch(s, 'occurred_at')} << 16) | ((({venue}) + 1) << 1) | ({discounted})"
+    columns = ["member_id", packed, "amount - refunded_amount"]
+    member, packed_values, net = _batched_columns(s, columns, _COUNTED, params, ids)
     flags = packed_values & 0xFFFF
     return [member, packed_values >> 16, net, flags & 1, (flags >> 1) - 1]
+
+
+def _batched_columns(
+    s: Snapshot,
+    columns: list[str],
+    where: str,
+    params: dict[str, Any],
+    ids: tuple[int, int] | None,
+) -> list[Ints]:
+    """Integer columns of events, assembled by the database into one value per range
+    of ``ID_CHUNK`` ids that numpy decodes at once, instead of a Python object per
+    value: PostgreSQL concatenates big-endian ``int8send`` bytes (``string_agg``),
+    SQLite comma-separated text (``group_concat``)."""
+    first, last = ids if ids is not None else (0, last_event_id(s))
+    if s.is_postgres:
+        row = " || ".join(f"int8send(({c})::bigint)" for c in columns)
+        batch = f"string_agg({row}, ''::bytea)"
+        source = "events"
+    else:
+        batch = "group_concat({})".format(" || ',' || ".join(f"({c})" for c in columns))
+        source = "events NOT INDEXED"
+    sql = f"SELECT {batch} FROM {source} WHERE id BETWEEN :first_id AND :last_id AND {where}"
+    pieces = []
+    for low in range(first, last + 1, ID_CHUNK):
+        bounds = {"first_id": low, "last_id": min(low + ID_CHUNK - 1, last)}
+        value = s.rows(sql, {**params, **bounds})[0][0]
+        if not value:
+            continue
+        if s.is_postgres:
+            pieces.append(np.frombuffer(value, dtype=">i8").astype(np.int64))
+        else:
+            pieces.append(np.fromstring(value, dtype=np.int64, sep=","))
+    flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+    table = flat.reshape(-1, len(columns))
+    return [np.ascontiguousarray(table[:, i]) for i in range(len(columns))]
 
 
 def _sqlite_texts(
@@ -256,6 +280,10 @@ def _sqlite_texts(
     flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
     values = flat.reshape(-1, len(columns))
     return [np.ascontiguousarray(values[:, i]) for i in range(len(columns))]
+
+
+def last_event_id(s: Snapshot) -> int:
+    return int(s.rows("SELECT coalesce(max(id), 0) FROM events")[0][0])
 
 
 # -- members --------------------------------------------------------------------------
@@ -381,6 +409,17 @@ def ledger_days(s: Snapshot, kinds: Sequence[str]) -> tuple[Ints, Ints, Ints]:
         codes = np.where(codes == 7, -1, codes)
     known = codes >= 0
     return days[known], codes[known], points[known]
+
+
+def rewards_used(s: Snapshot, start: datetime, end: datetime) -> tuple[int, int]:
+    """How many rewards were used at the till in ``[start, end)``, and the money they
+    took off those orders (minor units)."""
+    rows = s.rows(
+        "SELECT count(*), coalesce(sum(discount), 0) FROM redemptions "
+        "WHERE status = 'used' AND used_at >= :start AND used_at < :end",
+        {"start": s.param(start), "end": s.param(end)},
+    )
+    return int(rows[0][0]), int(rows[0][1])
 
 
 def program_terms(s: Snapshot) -> tuple[str, Decimal] | None:

@@ -281,7 +281,9 @@ class EconomicsOut(BaseModel):
     flows: FlowsOut
     breakage_rate: Rate
     redemption_rate: Rate
-    reward_cost: Decimal
+    reward_cost: Decimal = Field(description="Points spent x value per point.")
+    rewards_used: int = Field(description="Rewards used at the till in the period.")
+    till_discounts: Decimal = Field(description="Money those rewards took off orders.")
     outstanding_points: int
     liability: Decimal
     incremental: IncrementalOut
@@ -308,6 +310,8 @@ class EconomicsOut(BaseModel):
             breakage_rate=e.breakage_rate,
             redemption_rate=e.redemption_rate,
             reward_cost=e.reward_cost,
+            rewards_used=e.rewards_used,
+            till_discounts=e.till_discounts,
             outstanding_points=e.outstanding_at_end,
             liability=e.liability_at_end,
             incremental=IncrementalOut(

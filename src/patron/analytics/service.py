@@ -68,53 +68,50 @@ class ShopData:
         self.database, self.snap, self.end, self.as_of = database, snap, end, as_of
         self.as_of_s = int(as_of.timestamp())
         self._loaded: dict[str, Any] = {}
-        # Two SQLite connections in one process contend (measured: no faster, twice the
-        # CPU); PostgreSQL runs each connection in a process of its own.
-        self.parallel = database.is_postgres
-
-    def _read(self, name: str, snap: readers.Snapshot) -> Any:
-        if name == "purchases":
-            return _read_purchases(snap, self.end)
-        if name == "members":
-            return readers.member_join_times(snap)
-        if name == "custom_events":
-            names = (REFERRAL_EVENT, REVIEW_EVENT, SURVEY_EVENT)
-            return readers.custom_event_counts(snap, names, self.as_of)
-        if name == "redemptions":
-            return readers.redemption_counts(snap, self.as_of)
-        if name == "ledger":
-            return LedgerFlows(*readers.ledger_days(snap, LEDGER_KINDS))
-        return readers.program_terms(snap) or (DEFAULT_CURRENCY, DEFAULT_VALUE_PER_POINT)
 
     def _get(self, name: str) -> Any:
         if name not in self._loaded:
-            self._loaded[name] = self._read(name, self.snap)
+            self._loaded[name] = read_source(name, self.snap, self.end, self.as_of, self.database)
         return self._loaded[name]
 
-    # Read by another connection during preload (PostgreSQL): aggregations the database
-    # does on its own while this thread reads the purchases.
+    # Read by another connection during preload: aggregations the database does on its
+    # own while this thread reads the purchases.
     ASIDE = ("ledger", "redemptions", "custom_events")
 
     def preload(self) -> None:
-        """Read every input. On PostgreSQL the aggregations run on a second connection
-        in a thread, reading the same snapshot, while this one reads the purchases:
-        the database does the work of both, so on two cores they overlap."""
+        """Read every input. The aggregations run on a second connection while this one
+        reads the purchases, so that on two cores they overlap: on PostgreSQL in a
+        thread, reading the same snapshot; on a large SQLite file in a process of its
+        own (see ``aside``), which sees the file as of its own first read. Should that
+        process fail, this one reads them after all."""
         aside = [n for n in self.ASIDE if n not in self._loaded]
-        if aside and self.parallel:
+        here = [n for n in self.SOURCES if n not in self.ASIDE]
+        if aside and self.database.is_postgres:
             shared = self.snap.export()
 
             def read_aside() -> dict[str, Any]:
                 with readers.snapshot(self.database, shared=shared) as snap:
-                    return {name: self._read(name, snap) for name in aside}
+                    return {n: read_source(n, snap, self.end, self.as_of) for n in aside}
 
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                side = pool.submit(read_aside)
-                for name in self.SOURCES:
-                    if name not in self.ASIDE:
-                        self._get(name)
+            with ThreadPoolExecutor(max_workers=1) as threads:
+                side = threads.submit(read_aside)
+                for name in here:
+                    self._get(name)
                 self._loaded.update(side.result())
+        elif aside and self._large_sqlite_file():
+            from patron.analytics import aside as child_process  # not at import: it runs as -m
+
+            child = child_process.start(self.database.url, aside, self.end, self.as_of)
+            for name in here:
+                self._get(name)
+            self._loaded.update(child_process.finish(child) or {})
         for name in self.SOURCES:
             self._get(name)
+
+    def _large_sqlite_file(self) -> bool:
+        if self.database.engine.url.database in (None, "", ":memory:"):
+            return False  # an in-memory database is not shared between connections
+        return readers.last_event_id(self.snap) >= ASIDE_PROCESS_FROM
 
     @property
     def purchases(self) -> PurchaseHistory:
@@ -165,15 +162,54 @@ class ShopData:
         )
 
 
-def _read_purchases(snap: readers.Snapshot, end: datetime) -> PurchaseHistory:
+ASIDE_PROCESS_FROM = 1_000_000  # events: below this a second process costs more than it saves
+
+
+def read_source(
+    name: str,
+    snap: readers.Snapshot,
+    end: datetime,
+    as_of: datetime,
+    database: Database | None = None,
+) -> Any:
+    """One input of :class:`ShopData`, read from ``snap`` (and, given ``database``,
+    from more connections to it where that is faster)."""
+    if name == "purchases":
+        return _read_purchases(snap, end, database)
+    if name == "members":
+        return readers.member_join_times(snap)
+    if name == "custom_events":
+        return readers.custom_event_counts(
+            snap, (REFERRAL_EVENT, REVIEW_EVENT, SURVEY_EVENT), as_of
+        )
+    if name == "redemptions":
+        return readers.redemption_counts(snap, as_of)
+    if name == "ledger":
+        return LedgerFlows(*readers.ledger_days(snap, LEDGER_KINDS))
+    return readers.program_terms(snap) or (DEFAULT_CURRENCY, DEFAULT_VALUE_PER_POINT)
+
+
+def read_elsewhere(url: str, names: list[str], end: datetime, as_of: datetime) -> dict[str, Any]:
+    """Read ``names`` through a connection of this process's own (a worker process)."""
+    database = Database(url)
+    try:
+        with readers.snapshot(database) as snap:
+            return {name: read_source(name, snap, end, as_of) for name in names}
+    finally:
+        database.dispose()
+
+
+def _read_purchases(
+    snap: readers.Snapshot, end: datetime, database: Database | None = None
+) -> PurchaseHistory:
     """Venues are named from the latest purchases first; should an older purchase
     name one they do not (rare), all of them are looked at and the read repeated."""
     names = readers.venues(snap, end)
-    member, at, net, discounted, venue = readers.purchase_columns(snap, end, names)
+    member, at, net, discounted, venue = _purchase_columns(snap, end, names, database)
     if venue.size and venue.min() < 0:
         every = readers.venues(snap, end, everything=True)
         if every != names:
-            columns = readers.purchase_columns(snap, end, every)
+            columns = _purchase_columns(snap, end, every, database)
             member, at, net, discounted, venue = columns
     else:
         every = names
@@ -182,6 +218,29 @@ def _read_purchases(snap: readers.Snapshot, end: datetime) -> PurchaseHistory:
     channel = np.where(known, channels[np.maximum(venue, 0)] if every else -1, -1)
     store = np.where(known, stores[np.maximum(venue, 0)] if every else -1, -1)
     return PurchaseHistory.build(member, at, net, discounted.astype(np.bool_), channel, store)
+
+
+def _purchase_columns(
+    snap: readers.Snapshot, end: datetime, names: list[readers.Venue], database: Database | None
+) -> list[Ints]:
+    """On PostgreSQL with ``database``, a second connection (same snapshot) reads the
+    later half of the events in a thread: each connection is a server process, so the
+    halves are assembled on both cores at once."""
+    if database is None or not snap.is_postgres:
+        return readers.purchase_columns(snap, end, names)
+    last = readers.last_event_id(snap)
+    middle = last // 2
+    shared = snap.export()
+
+    def later_half() -> list[Ints]:
+        with readers.snapshot(database, shared=shared) as other:
+            return readers.purchase_columns(other, end, names, (middle + 1, last))
+
+    with ThreadPoolExecutor(max_workers=1) as threads:
+        later = threads.submit(later_half)
+        first = readers.purchase_columns(snap, end, names, (0, middle))
+        second = later.result()
+    return [np.concatenate([a, b]) for a, b in zip(first, second, strict=True)]
 
 
 def _codes(labels: list[str]) -> Ints:
@@ -276,8 +335,9 @@ def program_figures(
     currency, value_per_point = data.terms
     ids, joined = data.members
     incremental = incremental_revenue(data.purchases, ids, joined, period, window_days)
+    used = readers.rewards_used(data.snap, period.start, period.end)
     return program_economics(
-        data.ledger, period, value_per_point, currency, incremental, margin=margin
+        data.ledger, period, value_per_point, currency, incremental, margin, used
     )
 
 

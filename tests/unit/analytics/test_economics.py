@@ -69,6 +69,9 @@ def test_flows_rates_liability_and_cost() -> None:
     assert [m.outstanding for m in e.months] == [700, 570]
     assert e.months[1].flows.expired == 100 and e.months[0].flows.spent == 300
     assert e.incremental_revenue is None and e.roi is None
+    assert (e.rewards_used, e.till_discounts) == (0, Decimal("0.00"))
+    used = program_economics(FLOWS, Q1, Decimal("0.01"), "USD", NOTHING, rewards_used=(3, 1050))
+    assert (used.rewards_used, used.till_discounts) == (3, Decimal("10.50"))
 
 
 def test_liability_rounds_to_the_minor_unit() -> None:
