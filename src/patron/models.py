@@ -14,6 +14,7 @@ from patron.ledger.models import (
 )
 from patron.members.models import Member
 from patron.program.models import ProgramVersion
+from patron.referrals.models import Referral, ReferralCode
 from patron.rewards.models import Redemption, Reward
 from patron.tiers.models import MemberTier, OutboxMessage, TierChange
 
@@ -31,6 +32,8 @@ __all__ = [
     "PointLot",
     "ProgramVersion",
     "Redemption",
+    "Referral",
+    "ReferralCode",
     "Reward",
     "RuleBudget",
     "RuleUsage",

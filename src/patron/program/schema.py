@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from patron.core.errors import InvalidInput
 from patron.core.money import check_currency
+from patron.referrals.definition import ReferralsDefinition
 from patron.rewards.definition import RewardDefinition
 from patron.rules.syntax import (
     Cap,
@@ -85,6 +86,7 @@ class Program(ProgramModel):
     rewards: list[RewardDefinition] = Field(default_factory=list)  # see patron.rewards
     tiers: TiersDefinition | None = None  # see patron.tiers
     # stamp_cards, referrals: added here by their modules.
+    referrals: ReferralsDefinition | None = None  # see patron.referrals
 
     @field_validator("currency", mode="before")
     @classmethod
@@ -105,11 +107,13 @@ class Program(ProgramModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Program:
+        from patron.referrals.definition import referral_problems
         from patron.rewards.definition import reward_problems
         from patron.rules.checks import program_problems
         from patron.tiers.definition import tier_problems
 
         problems = program_problems(self) + reward_problems(self) + tier_problems(self)
+        problems += referral_problems(self)
         if problems:
             detail = "; ".join(f"{path}: {msg}" for path, msg in problems)
             raise PydanticCustomError(
