@@ -56,6 +56,12 @@ def test_summary_split_by_an_attribute(
     }
     joined = get(client, "summary", read_headers, by="membership", **WHOLE)
     assert [g["label"] for g in joined["groups"]] == ["member", "before joining"]
+    segments = get(client, "summary", read_headers, by="segment", **SPRING)
+    assert {g["label"]: g["figures"]["revenue"] for g in segments["groups"]} == {
+        "potential_loyalists": "30.00",
+        "lost": "40.00",
+        "(no purchase before the period)": "25.00",
+    }
 
 
 def test_cohorts_rfm_lifecycle_profiles_loyalty_economics(

@@ -91,6 +91,7 @@ def test_export_writes_csv_files(shop_file: dict[str, int], tmp_path: Path) -> N
     assert [row["month"] for row in read("economics_monthly.csv")][-1] == "2026-05"
     for name in (
         "summary_by_status.csv",
+        "summary_by_segment.csv",
         "rfm_segments.csv",
         "lifecycle_stages.csv",
         "profiles.csv",

@@ -91,6 +91,21 @@ def test_splits_by_status_attribute_and_membership(
     }
 
 
+def test_split_by_rfm_segment_at_the_start_of_the_period(
+    database: Database, shop: dict[str, int]
+) -> None:
+    # On 03-01 only alice (02-10, 2 purchases, 30.00) and bob (01-20, 1, 15.00) had
+    # bought: with two customers the better one scores 3 on R, F and M (potential
+    # loyalist), the other 1, 1, 1 (lost). carol and dave first bought in the period.
+    with service.open_shop(database, JAN_TO_MAY.end) as data:
+        groups = dict(service.period_summary_by(data, MAR_TO_MAY, RULES, "segment"))
+    assert {k: (v.buyers, v.revenue_minor) for k, v in groups.items()} == {
+        "potential_loyalists": (1, 3000),  # alice's 30.00 of 04-10
+        "lost": (1, 4000),  # bob's 50.00 less the 10.00 refunded
+        service.NEW_IN_PERIOD: (2, 2500),  # carol 5.00, dave 2 x 10.00
+    }
+
+
 def test_split_by_tier(database: Database, shop: dict[str, int]) -> None:
     from patron.tiers.models import MemberTier
 

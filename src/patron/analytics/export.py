@@ -4,6 +4,7 @@ Files (money as decimal strings in the program currency, rates as fractions):
 
 - ``summary.csv``: figure, value (the period's retention and buying habits);
 - ``summary_by_status.csv``: one row per member status;
+- ``summary_by_segment.csv``: one row per RFM segment at the start of the period;
 - ``cohorts.csv`` and ``cohort_rates.csv``: cohort, size, month_0, month_1, ...;
 - ``rfm_segments.csv``, ``lifecycle_stages.csv``, ``profiles.csv``, ``loyalty.csv``;
 - ``economics.csv`` (figure, value) and ``economics_monthly.csv``;
@@ -62,14 +63,15 @@ def write_report(out: Path, r: service.Report) -> None:
     figures = FiguresOut.of(r.summary, r.currency).model_dump(mode="json")
     write_csv(out / "summary.csv", ["figure", "value"], figures.items())
     names = list(figures)
-    write_csv(
-        out / "summary_by_status.csv",
-        ["status", *names],
-        (
-            [label, *FiguresOut.of(g, r.currency).model_dump(mode="json").values()]
-            for label, g in r.by_status
-        ),
-    )
+    for dimension, groups in (("status", r.by_status), ("segment", r.by_segment)):
+        write_csv(
+            out / f"summary_by_{dimension}.csv",
+            [dimension, *names],
+            (
+                [label, *FiguresOut.of(g, r.currency).model_dump(mode="json").values()]
+                for label, g in groups
+            ),
+        )
     c = r.cohorts
     months = [f"month_{k}" for k in range(len(c.months))]
     write_csv(

@@ -105,19 +105,24 @@ def _days(f: FiguresOut) -> str:
 
 
 def _groups(r: service.Report) -> None:
-    columns = ("status", "buyers", "purchases", "revenue", "retention", "churn")
-    table = Table(*columns, title="By status")
-    for label, g in r.by_status:
-        f = FiguresOut.of(g, r.currency)
-        table.add_row(
-            label,
-            num(f.buyers),
-            num(f.purchases),
-            num(f.revenue),
-            pct(f.retention_rate),
-            pct(f.churn_rate),
-        )
-    console.print(table)
+    splits = (
+        ("status", "By status", r.by_status),
+        ("segment", "By RFM segment at the start of the period", r.by_segment),
+    )
+    for dimension, title, groups in splits:
+        columns = (dimension, "buyers", "purchases", "revenue", "retention", "churn")
+        table = Table(*columns, title=title)
+        for label, g in groups:
+            f = FiguresOut.of(g, r.currency)
+            table.add_row(
+                label,
+                num(f.buyers),
+                num(f.purchases),
+                num(f.revenue),
+                pct(f.retention_rate),
+                pct(f.churn_rate),
+            )
+        console.print(table)
     cohorts = r.cohorts
     width = min(len(cohorts.months), 13)
     table = Table("cohort", "size", *(f"+{k}" for k in range(width)), title="Cohort retention")

@@ -64,7 +64,10 @@ def summary(
     by: str | None = Query(
         None,
         max_length=120,
-        description="Split by 'status', 'tier', 'membership' or 'attribute:<key>'.",
+        description=(
+            "Split by 'status', 'tier', 'segment' (RFM segment at the start of the period), "
+            "'membership' or 'attribute:<key>'."
+        ),
     ),
     q: Asked = Depends(asked),
     caller: Caller = Depends(require("read")),

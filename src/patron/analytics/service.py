@@ -45,15 +45,22 @@ from patron.analytics.loyalty import (
 from patron.analytics.periods import ActivityRules, Period
 from patron.analytics.profiles import Profiles, shopping_profiles
 from patron.analytics.retention import PeriodFigures, period_figures
-from patron.analytics.rfm import RFMTable, rfm_table
-from patron.analytics.splits import member_dimension_codes, membership_codes, split_history
+from patron.analytics.rfm import SEGMENTS, RFMTable, rfm_table
+from patron.analytics.splits import (
+    NONE_LABEL,
+    member_dimension_codes,
+    membership_codes,
+    split_history,
+)
 from patron.core.clock import now
 from patron.core.db import Database
 from patron.core.errors import InvalidInput
 
 DEFAULT_CURRENCY, DEFAULT_VALUE_PER_POINT = "USD", Decimal("0.01")
 MAX_COHORT_MONTHS = 120
-DIMENSION = re.compile(r"^(status|tier|membership|attribute:[A-Za-z0-9_\-. ]{1,100})$")
+# Customers without a purchase before the period, split by segment.
+NEW_IN_PERIOD = "(no purchase before the period)"
+DIMENSION = re.compile(r"^(status|tier|segment|membership|attribute:[A-Za-z0-9_\-. ]{1,100})$")
 
 
 class ShopData:
@@ -266,8 +273,8 @@ def period_summary(data: ShopData, period: Period, rules: ActivityRules) -> Peri
 def check_dimension(dimension: str) -> str:
     if not DIMENSION.match(dimension):
         raise InvalidInput(
-            "split by 'status', 'tier', 'membership' or 'attribute:<key>' (key: letters, digits, "
-            f"space, _ - .), not '{dimension}'",
+            "split by 'status', 'tier', 'segment', 'membership' or 'attribute:<key>' "
+            f"(key: letters, digits, space, _ - .), not '{dimension}'",
             field="by",
         )
     return dimension
@@ -281,6 +288,14 @@ def period_summary_by(
     history = data.purchases
     if check_dimension(dimension) == "membership":
         codes, names = membership_codes(history, *data.members)
+    elif dimension == "segment":
+        # The RFM segment each customer was in when the period began: how did the
+        # champions of January do over the year? (Segmenting by the segment at the
+        # end would be circular: recency at the end is part of what is measured.)
+        rfm = rfm_table(history, period.start_s)
+        labels = [SEGMENTS[s] for s in rfm.segment.tolist()]
+        codes, names = member_dimension_codes(history, rfm.member, labels)
+        names = [NEW_IN_PERIOD if n == NONE_LABEL else n for n in names]
     else:
         ids, labels = readers.member_labels(data.snap, dimension)
         codes, names = member_dimension_codes(history, ids, labels)
@@ -350,6 +365,7 @@ class Report:
     currency: str
     summary: PeriodFigures
     by_status: list[tuple[str, PeriodFigures]]
+    by_segment: list[tuple[str, PeriodFigures]]  # RFM segment at the start of the period
     cohorts: CohortMatrix
     rfm_segments: dict[str, int]
     lifecycle: Lifecycle
@@ -368,6 +384,7 @@ def full_report(data: ShopData, period: Period, rules: ActivityRules) -> Report:
         currency=data.currency,
         summary=period_summary(data, period, rules),
         by_status=period_summary_by(data, period, rules, "status"),
+        by_segment=period_summary_by(data, period, rules, "segment"),
         cohorts=cohort_table(data, period),
         rfm_segments=rfm_scores(data).segment_counts(),
         lifecycle=member_stages(data, rules),
