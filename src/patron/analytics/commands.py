@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.analytics.clv.command import clv
+from patron.analytics.clv_command import clv
 from patron.analytics.export import export
 
 app = typer.Typer(

@@ -20,11 +20,14 @@ As of a moment ``as_of``, looking at counted purchases before it:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from patron.analytics.clv import BGNBDModel, fit_bgnbd
 from patron.analytics.history import DAY, Floats, Ints, PurchaseHistory, positions
+
+if TYPE_CHECKING:  # scipy loads only when a model is fitted: the CLI starts fast
+    from patron.analytics.clv import BGNBDModel
 
 STAGES = ("new", "active", "at_risk", "lapsed", "churned", "no_purchase")
 NEW, ACTIVE, AT_RISK, LAPSED, CHURNED, NO_PURCHASE = range(6)
@@ -97,6 +100,8 @@ def fit_alive_model(days: PurchaseDays, rules: LifecycleRules) -> BGNBDModel | N
         rng = np.random.default_rng(rules.seed)
         pick = np.sort(rng.choice(n, size=rules.fit_sample, replace=False))
     try:
+        from patron.analytics.clv import fit_bgnbd
+
         model = fit_bgnbd(days.x[pick], days.t_x[pick], days.T[pick])
     except (ValueError, FloatingPointError):
         return None
