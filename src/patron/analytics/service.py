@@ -284,7 +284,7 @@ def period_summary_by(
     data: ShopData, period: Period, rules: ActivityRules, dimension: str
 ) -> list[tuple[str, PeriodFigures]]:
     """The period figures per group of a dimension (see ``splits``). A new member
-    dimension (tier, segment) only needs a reader of member labels."""
+    dimension only needs a reader of member labels."""
     history = data.purchases
     if check_dimension(dimension) == "membership":
         codes, names = membership_codes(history, *data.members)
@@ -293,8 +293,8 @@ def period_summary_by(
         # champions of January do over the year? (Segmenting by the segment at the
         # end would be circular: recency at the end is part of what is measured.)
         rfm = rfm_table(history, period.start_s)
-        labels = [SEGMENTS[s] for s in rfm.segment.tolist()]
-        codes, names = member_dimension_codes(history, rfm.member, labels)
+        segments = [SEGMENTS[s] for s in rfm.segment.tolist()]
+        codes, names = member_dimension_codes(history, rfm.member, segments)
         names = [NEW_IN_PERIOD if n == NONE_LABEL else n for n in names]
     else:
         ids, labels = readers.member_labels(data.snap, dimension)
