@@ -1,0 +1,513 @@
+"""Referrals during event ingestion, in the batch's own transaction.
+
+``ReferralBatch.load`` returns None when the program has no ``referrals:``
+section: then ingestion does not touch these tables at all. Otherwise it reads,
+once per batch and only for the members concerned:
+
+- the referrals of the batch's purchasers and of members signing up with a code
+  (one query; most members have none);
+- for signups with a code: the codes' owners, both sides' email and phone,
+  earlier signups, and the referrers' referrals of the last 7 days;
+- for refunds: the referrals their purchases qualified;
+- for purchases carrying a ``payment_fingerprint``: whether a referrer paid
+  with the same one.
+
+Scoring then decides in memory, event by event in the batch's order:
+
+- ``signup`` with attribute ``referral_code``: a referral, ``pending`` or
+  ``rejected`` with the reason (bad or unknown code, self-referral, referee
+  already known, referrer over the weekly limit). The signup itself always lands.
+- the referee's first ``purchase`` after signing up decides a pending referral:
+  at least ``min_amount`` within ``within_days`` (and not paid with a payment
+  method the referrer uses) -> both sides rewarded; otherwise ``rejected``
+  saying why. Only the first purchase counts: a referral asks for a new
+  customer's first order, and one rule is easier to explain than a window.
+- a ``refund`` of the qualifying purchase that leaves less than ``min_amount``
+  (or nothing) -> ``rejected`` ("qualifying purchase refunded") and both rewards
+  taken back.
+
+``save`` writes it all after the events, before the batch's refund reversals
+(so bulk point postings come before the ORM ones, as in the rest of ingestion).
+Concurrent batches on PostgreSQL may both count a referrer's week before either
+commits: the weekly limit can then be passed by the few referrals in flight.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from patron.core.errors import InvalidInput
+from patron.core.money import to_minor
+from patron.events.models import Event
+from patron.ledger.posting import AccountState
+from patron.members.models import Member
+from patron.program.schema import Program
+from patron.referrals import checks
+from patron.referrals.codes import canonical
+from patron.referrals.definition import ReferralsDefinition
+from patron.referrals.models import Referral, ReferralCode
+from patron.referrals.rewarding import (
+    Grant,
+    cancel_coupon,
+    give_coupon,
+    give_points,
+    take_back_points,
+)
+
+if TYPE_CHECKING:
+    from patron.events.ingest import MemberState, Row
+
+CODE_ATTRIBUTE = "referral_code"
+FINGERPRINT_ATTRIBUTE = "payment_fingerprint"
+MAX_CODE_TEXT = 32  # stored as typed, cut to this (a code is 8 characters)
+MAX_ATTRIBUTE_TEXT = 200
+SETTLED = ("qualified", "rewarded")  # what a refund of the qualifying purchase undoes
+
+
+@dataclass
+class _Referral:
+    referee_id: int
+    referrer_id: int | None
+    code: str
+    status: str
+    reason: str | None
+    referred_at: datetime
+    id: int | None = None  # None until written
+    signup_row: Row | None = None
+    signup_event_id: int | None = None
+    qualifying_row: Row | None = None
+    qualifying_event_id: int | None = None
+    qualifying_ext: str | None = None
+    referrer_entry_id: int | None = None
+    referee_entry_id: int | None = None
+    referrer_coupon_id: int | None = None
+    referee_coupon_id: int | None = None
+    qualified_at: datetime | None = None
+    rewarded_at: datetime | None = None
+    rejected_at: datetime | None = None
+    to_reward: bool = False
+    take_back_for: Row | None = None  # the refund that undoes it
+    changed: bool = False
+
+
+@dataclass
+class ReferralBatch:
+    program: Program
+    rules: ReferralsDefinition
+    members: Mapping[int, MemberState]
+    min_amount: int
+    by_referee: dict[int, list[_Referral]] = field(default_factory=lambda: defaultdict(list))
+    by_purchase: dict[str, _Referral] = field(default_factory=dict)
+    owners: dict[str, int] = field(default_factory=dict)  # canonical code -> member id
+    people: dict[int, checks.Person] = field(default_factory=dict)
+    signed_up: set[int] = field(default_factory=set)
+    recent: dict[int, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    referrer_payments: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    touched: list[_Referral] = field(default_factory=list)
+
+    # -- loading --------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        session: Session,
+        program: Program,
+        rows: Sequence[Row],
+        members: Mapping[int, MemberState],
+    ) -> ReferralBatch | None:
+        rules = program.referrals
+        if rules is None:
+            return None
+        batch = cls(program, rules, members, to_minor(rules.min_amount, program.currency))
+        signups = [r for r in rows if r.event.type == "signup" and _code_text(r) is not None]
+        purchases = [r for r in rows if r.event.type == "purchase"]
+        referees = {r.member_id for r in signups} | {r.member_id for r in purchases}
+        if referees:
+            batch._load_referrals(session, Referral.referee_id.in_(sorted(referees)))
+        refunded = {
+            r.event.refund_of for r in rows if r.event.type == "refund" and r.event.refund_of
+        }
+        if refunded:
+            batch._load_qualified(session, refunded)
+        if signups:
+            batch._load_signup_facts(session, signups)
+        paid = {_fingerprint(r) for r in purchases} - {None}
+        if paid:
+            referrers = {x.referrer_id for refs in batch.by_referee.values() for x in refs}
+            referrers |= set(batch.owners.values())
+            batch._load_payments(session, referrers - {None}, paid)  # type: ignore[arg-type]
+        return batch
+
+    def _load_referrals(self, session: Session, where: Any) -> None:
+        for ref in session.scalars(select(Referral).where(where).order_by(Referral.id)):
+            self.by_referee[ref.referee_id].append(_from_row(ref))
+
+    def _load_qualified(self, session: Session, purchases: set[str]) -> None:
+        query = (
+            select(Referral, Event.external_id)
+            .join(Event, Event.id == Referral.qualifying_event_id)
+            .where(Event.external_id.in_(sorted(purchases)), Referral.status.in_(SETTLED))
+        )
+        for ref, ext in session.execute(query):
+            known = next((x for x in self.by_referee[ref.referee_id] if x.id == ref.id), None)
+            if known is None:
+                known = _from_row(ref)
+                self.by_referee[ref.referee_id].append(known)
+            known.qualifying_ext = ext
+            self.by_purchase[ext] = known
+
+    def _load_signup_facts(self, session: Session, signups: list[Row]) -> None:
+        codes = {c for c in (canonical(_code_text(r) or "") for r in signups) if c}
+        if codes:
+            self.owners = dict(
+                session.execute(
+                    select(ReferralCode.code, ReferralCode.member_id).where(
+                        ReferralCode.code.in_(sorted(codes))
+                    )
+                ).all()
+            )
+        referees = sorted({r.member_id for r in signups})
+        wanted = sorted(set(referees) | set(self.owners.values()))
+        for mid, email, phone, status in session.execute(
+            select(Member.id, Member.email, Member.phone, Member.status).where(
+                Member.id.in_(wanted)
+            )
+        ):
+            self.people[mid] = checks.Person(mid, email, phone, status)
+        self.signed_up = set(
+            session.scalars(
+                select(Event.member_id)
+                .where(Event.member_id.in_(referees), Event.type == "signup")
+                .distinct()
+            )
+        )
+        referrers = sorted(set(self.owners.values()))
+        if referrers:
+            since = min(r.occurred_at for r in signups) - checks.WEEK
+            for referrer, at in session.execute(
+                select(Referral.referrer_id, Referral.referred_at).where(
+                    Referral.referrer_id.in_(referrers),
+                    Referral.referred_at > since,
+                    Referral.status != "rejected",
+                )
+            ):
+                self.recent[referrer or 0].append(at)
+
+    def _load_payments(self, session: Session, referrers: set[int], paid: set[str]) -> None:
+        if not referrers:
+            return
+        used = Event.attributes[FINGERPRINT_ATTRIBUTE].as_string()
+        for mid, fingerprint in session.execute(
+            select(Event.member_id, used).where(
+                Event.member_id.in_(sorted(referrers)),
+                Event.type == "purchase",
+                used.in_(sorted(paid)),
+            )
+        ):
+            self.referrer_payments[mid].add(fingerprint)
+
+    # -- scoring --------------------------------------------------------------
+    def check(self, row: Row) -> None:
+        """Refuse attributes Patron cannot read, before the event is scored."""
+        attrs = row.event.attributes
+        for key, kind in ((CODE_ATTRIBUTE, "signup"), (FINGERPRINT_ATTRIBUTE, "purchase")):
+            if key in attrs and row.event.type == kind:
+                value = attrs[key]
+                if not isinstance(value, str) or not value.strip():
+                    raise InvalidInput(f"{key} must be a non-empty text", field=f"attributes.{key}")
+                if len(value) > MAX_ATTRIBUTE_TEXT:
+                    raise InvalidInput(
+                        f"{key} has at most {MAX_ATTRIBUTE_TEXT} characters",
+                        field=f"attributes.{key}",
+                    )
+
+    def after_event(self, row: Row) -> None:
+        if row.event.type == "signup":
+            self._signed_up(row)
+        elif row.event.type == "purchase":
+            fingerprint = _fingerprint(row)
+            if fingerprint is not None:
+                self.referrer_payments[row.member_id].add(fingerprint)
+            self._first_purchase(row)
+
+    def _signed_up(self, row: Row) -> None:
+        typed = _code_text(row)
+        mid = row.member_id
+        if typed is None:
+            self.signed_up.add(mid)
+            return
+        code = canonical(typed)
+        referrer_id = self.owners.get(code) if code else None
+        referrer = self.people.get(referrer_id) if referrer_id is not None else None
+        referee = _as_given(self.people.get(mid) or checks.Person(mid), row.event.attributes)
+        earlier = self.by_referee[mid]
+        reason = (
+            checks.code_problem(typed, code, referrer)
+            or (checks.self_referral(referrer, referee) if referrer else None)
+            or checks.already_known(
+                self.members[mid].purchase_count, mid in self.signed_up, bool(earlier)
+            )
+            or checks.over_weekly_limit(
+                self.recent[referrer_id] if referrer_id else [],
+                row.occurred_at,
+                self.rules.max_per_week,
+            )
+        )
+        ref = _Referral(
+            referee_id=mid,
+            referrer_id=referrer_id,
+            code=(code or typed.strip())[:MAX_CODE_TEXT],
+            status="rejected" if reason else "pending",
+            reason=reason,
+            referred_at=row.occurred_at,
+            signup_row=row,
+            rejected_at=row.occurred_at if reason else None,
+            changed=True,
+        )
+        earlier.append(ref)
+        self.touched.append(ref)
+        self.signed_up.add(mid)
+        if reason is None and referrer_id is not None:
+            self.recent[referrer_id].append(row.occurred_at)
+
+    def _first_purchase(self, row: Row) -> None:
+        ref = next(
+            (x for x in self.by_referee.get(row.member_id, ()) if x.status == "pending"), None
+        )
+        if ref is None or row.occurred_at < ref.referred_at or row.facts is None:
+            return
+        fingerprint = _fingerprint(row)
+        shared = (
+            fingerprint is not None
+            and ref.referrer_id is not None
+            and fingerprint in self.referrer_payments[ref.referrer_id]
+        )
+        reason = checks.first_purchase_problem(
+            row.facts.amount,
+            row.occurred_at,
+            ref.referred_at,
+            min_amount=self.min_amount,
+            within_days=self.rules.within_days,
+            currency=self.program.currency,
+            shares_payment=shared,
+        )
+        ref.qualifying_row, ref.qualifying_ext = row, row.event.external_id
+        if reason is None:
+            ref.status, ref.qualified_at, ref.to_reward = "qualified", row.occurred_at, True
+            self.by_purchase[row.event.external_id] = ref
+        else:
+            ref.status, ref.reason, ref.rejected_at = "rejected", reason, row.occurred_at
+        self._touch(ref)
+
+    def after_refund(self, row: Row) -> None:
+        refund = row.refund or {}
+        purchase = refund.get("ref")
+        ref = self.by_purchase.get(purchase.external_id) if purchase is not None else None
+        if ref is None or ref.status not in SETTLED:
+            return
+        after = refund["after"]
+        reason = checks.refund_problem(
+            after.amount, after.refunded_amount, self.min_amount, self.program.currency
+        )
+        if reason is None:
+            return
+        ref.status, ref.reason, ref.rejected_at = "rejected", reason, row.occurred_at
+        ref.take_back_for = row
+        self._touch(ref)
+
+    def _touch(self, ref: _Referral) -> None:
+        if not ref.changed:
+            ref.changed = True
+            self.touched.append(ref)
+
+    # -- writing --------------------------------------------------------------
+    def save(self, session: Session, accounts: dict[int, AccountState], at: datetime) -> None:
+        """Rewards given, rewards taken back, then the referral rows themselves."""
+        if not self.touched:
+            return
+        names = self._names(session)
+        self._reward(session, accounts, at, names)
+        for ref in self.touched:
+            if ref.take_back_for is not None:
+                self._take_back(session, ref, at, names)
+        self._write(session, at)
+
+    def _names(self, session: Session) -> dict[int, str]:
+        ids = {x.referee_id for x in self.touched} | {x.referrer_id or 0 for x in self.touched}
+        found = dict(
+            session.execute(
+                select(Member.id, Member.first_name).where(Member.id.in_(sorted(ids)))
+            ).all()
+        )
+        return {mid: found.get(mid) or f"member {mid}" for mid in ids}
+
+    def _reward(
+        self,
+        session: Session,
+        accounts: dict[int, AccountState],
+        at: datetime,
+        names: dict[int, str],
+    ) -> None:
+        pairs: list[tuple[_Referral, Grant, Grant]] = []
+        for ref in self.touched:
+            if not ref.to_reward or ref.referrer_id is None or ref.qualified_at is None:
+                continue
+            referee, referrer = names[ref.referee_id], names[ref.referrer_id]
+            pairs.append(
+                (
+                    ref,
+                    Grant(
+                        ref.referrer_id,
+                        self.rules.referrer_reward,
+                        f"{_points(self.rules.referrer_reward)}referral bonus: "
+                        f"{referee} joined with your code",
+                        ref.qualified_at,
+                    ),
+                    Grant(
+                        ref.referee_id,
+                        self.rules.referee_reward,
+                        f"{_points(self.rules.referee_reward)}referral bonus: "
+                        f"you joined with {referrer}'s code",
+                        ref.qualified_at,
+                    ),
+                )
+            )
+        give_points(session, self.program, [g for _, *gs in pairs for g in gs], accounts, at)
+        for ref, to_referrer, to_referee in pairs:
+            for grant in (to_referrer, to_referee):
+                if grant.reward.reward is not None:
+                    give_coupon(session, self.program, grant, at)
+            ref.referrer_entry_id, ref.referrer_coupon_id = (
+                to_referrer.entry_id,
+                to_referrer.coupon_id,
+            )
+            ref.referee_entry_id, ref.referee_coupon_id = to_referee.entry_id, to_referee.coupon_id
+            short = [g for g in (to_referrer, to_referee) if g.out_of_stock]
+            if short:
+                ref.reason = "qualified, but out of stock: " + ", ".join(
+                    str(g.reward.reward) for g in short
+                )
+            else:
+                ref.status, ref.rewarded_at = "rewarded", at
+            if ref.take_back_for is not None:
+                ref.status = "rejected"
+
+    def _take_back(
+        self, session: Session, ref: _Referral, at: datetime, names: dict[int, str]
+    ) -> None:
+        refund = ref.take_back_for
+        assert refund is not None and refund.event_id is not None
+        referee = names.get(ref.referee_id, f"member {ref.referee_id}")
+        purchase = ref.qualifying_ext or "the qualifying purchase"
+        sides = (
+            (ref.referrer_id, ref.referrer_entry_id, ref.referrer_coupon_id, f"{referee}'s"),
+            (ref.referee_id, ref.referee_entry_id, ref.referee_coupon_id, "your"),
+        )
+        kept = []
+        for member_id, entry_id, coupon_id, whose in sides:
+            if member_id is not None and entry_id is not None:
+                take_back_points(
+                    session,
+                    self.program,
+                    member_id,
+                    entry_id,
+                    refund_event_id=refund.event_id,
+                    explanation=f"-{{points}} pts: referral bonus taken back: {whose} "
+                    f"qualifying purchase {purchase} was refunded",
+                    at=at,
+                )
+            if coupon_id is not None and not cancel_coupon(session, coupon_id, at):
+                kept.append("the referrer's" if whose != "your" else "the referee's")
+        if kept:
+            ref.reason = f"{ref.reason}; {' and '.join(kept)} coupon was already used, so it stays"
+
+    def _write(self, session: Session, at: datetime) -> None:
+        new = [x for x in self.touched if x.id is None]
+        if new:
+            session.execute(insert(Referral), [_values(x, at) for x in new])
+        old = [x for x in self.touched if x.id is not None]
+        for ref in old:
+            session.execute(
+                update(Referral)
+                .where(Referral.id == ref.id)
+                .values(**_values(ref, at))
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _as_given(person: checks.Person, attributes: dict[str, Any]) -> checks.Person:
+    """The referee as the signup describes them: an ``email`` or ``phone`` attribute
+    of the event counts as well as the member's own (a shop may send them there)."""
+    email, phone = attributes.get("email"), attributes.get("phone")
+    return checks.Person(
+        person.member_id,
+        email if isinstance(email, str) and email else person.email,
+        phone if isinstance(phone, str) and phone else person.phone,
+        person.status,
+    )
+
+
+def _points(reward: Any) -> str:
+    return f"+{reward.points} pts: " if reward.points is not None else ""
+
+
+def _code_text(row: Row) -> str | None:
+    value = row.event.attributes.get(CODE_ATTRIBUTE)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _fingerprint(row: Row) -> str | None:
+    value = row.event.attributes.get(FINGERPRINT_ATTRIBUTE)
+    return value if isinstance(value, str) and value else None
+
+
+def _from_row(ref: Referral) -> _Referral:
+    return _Referral(
+        referee_id=ref.referee_id,
+        referrer_id=ref.referrer_id,
+        code=ref.code,
+        status=ref.status,
+        reason=ref.reason,
+        referred_at=ref.referred_at,
+        id=ref.id,
+        signup_event_id=ref.signup_event_id,
+        qualifying_event_id=ref.qualifying_event_id,
+        referrer_entry_id=ref.referrer_entry_id,
+        referee_entry_id=ref.referee_entry_id,
+        referrer_coupon_id=ref.referrer_coupon_id,
+        referee_coupon_id=ref.referee_coupon_id,
+        qualified_at=ref.qualified_at,
+        rewarded_at=ref.rewarded_at,
+        rejected_at=ref.rejected_at,
+    )
+
+
+def _values(ref: _Referral, at: datetime) -> dict[str, Any]:
+    signup = ref.signup_row.event_id if ref.signup_row is not None else ref.signup_event_id
+    qualifying = (
+        ref.qualifying_row.event_id if ref.qualifying_row is not None else ref.qualifying_event_id
+    )
+    return {
+        "referrer_id": ref.referrer_id,
+        "referee_id": ref.referee_id,
+        "code": ref.code,
+        "status": ref.status,
+        "reason": ref.reason,
+        "signup_event_id": signup,
+        "qualifying_event_id": qualifying,
+        "referrer_entry_id": ref.referrer_entry_id,
+        "referee_entry_id": ref.referee_entry_id,
+        "referrer_coupon_id": ref.referrer_coupon_id,
+        "referee_coupon_id": ref.referee_coupon_id,
+        "referred_at": ref.referred_at,
+        "qualified_at": ref.qualified_at,
+        "rewarded_at": ref.rewarded_at,
+        "rejected_at": ref.rejected_at,
+        "updated_at": at,
+    }
