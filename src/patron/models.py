@@ -16,6 +16,7 @@ from patron.members.models import Member
 from patron.program.models import ProgramVersion
 from patron.referrals.models import Referral, ReferralCode
 from patron.rewards.models import Redemption, Reward
+from patron.stamps.models import Stamp, StampCard
 from patron.tiers.models import MemberTier, OutboxMessage, TierChange
 
 __all__ = [
@@ -37,5 +38,7 @@ __all__ = [
     "Reward",
     "RuleBudget",
     "RuleUsage",
+    "Stamp",
+    "StampCard",
     "TierChange",
 ]

@@ -36,6 +36,7 @@ from patron.program.service import require_program
 from patron.referrals.batch import ReferralBatch
 from patron.rules.engine import evaluate
 from patron.rules.types import EventFacts, MemberFacts
+from patron.stamps.batch import StampBatch, stored_stamp_texts
 from patron.tiers.service import TierBatch, member_tier_facts
 
 EVENTS = table_of(Event)
@@ -153,6 +154,11 @@ class _Batch:
             else {}
         )
         awards = self._stored_awards([k.id for k in known.values()])
+        stamped = (
+            stored_stamp_texts(self.session, [k.id for k in known.values()])
+            if known and self.program.stamp_cards
+            else {}
+        )
         first_in_batch: dict[str, Row] = {}
         fresh = []
         for row in rows:
@@ -184,6 +190,7 @@ class _Batch:
                         stored.occurred_at,
                     )
                     res.awards = awards.get(stored.id, [])
+                    res.stamp_cards = stamped.get(stored.id, [])
                 continue
             first_in_batch[ext] = row
             fresh.append(row)
@@ -322,6 +329,7 @@ class _Batch:
             self.session, self.program, live, self.members, lock_budgets=self.lock_budgets
         )
         self.tiers = TierBatch.load(self.session, self.program, live)  # None without tiers
+        self.stamps = StampBatch.load(self.session, self.program, live, self.members)
         # None without a referrals section
         self.referrals = ReferralBatch.load(self.session, self.program, live, self.members)
         self.accepted: list[Row] = []
@@ -333,6 +341,8 @@ class _Batch:
                     self.state.check_refund(row)
                     if self.tiers is not None:
                         self.tiers.after_refund(row)
+                    if self.stamps is not None:  # None without stamp cards
+                        self.stamps.after_refund(row)
                     if self.referrals is not None:
                         self.referrals.after_refund(row)
                 else:
@@ -408,6 +418,8 @@ class _Batch:
         self.state.remember_purchase(row)
         if self.tiers is not None:
             self.tiers.after_event(row)  # upgrade at once when a threshold is crossed
+        if self.stamps is not None:
+            self.stamps.after_event(row)  # stamps, full cards, their coupons
         if self.referrals is not None:
             self.referrals.after_event(row)  # a signup with a code, a referee's first purchase
 
@@ -431,6 +443,8 @@ class _Batch:
         self._save_members()
         if self.tiers is not None:
             self.tiers.save(self.session, self.members, self.at)
+        if self.stamps is not None:
+            self.stamps.save(self.session, self.at)
         if self.referrals is not None:  # before the refunds' own (ORM) reversals
             self.referrals.save(self.session, self.accounts, self.at)
         for row in rows:
@@ -441,6 +455,8 @@ class _Batch:
             res.status, res.event_id, res.member_id = "accepted", row.event_id, row.member_id
             res.points, res.awards, res.program_version = row.points, row.awards, self.version
             res.occurred_at = row.occurred_at
+            if self.stamps is not None:
+                res.stamp_cards = self.stamps.explanations(row)
         for res in self.results:  # in-batch repeats answer like the row they repeat
             twin = self._twins.get(res.external_id)
             if res.status == "duplicate" and res.event_id is None and twin is not None:
@@ -452,6 +468,7 @@ class _Batch:
                 )
                 res.awards, res.program_version = first.awards, first.program_version
                 res.occurred_at = first.occurred_at
+                res.stamp_cards = first.stamp_cards
 
     def _event_row(self, row: Row) -> dict[str, Any]:
         ev = row.event

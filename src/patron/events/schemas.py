@@ -106,6 +106,8 @@ class EventResult(BaseModel):
     program_version: int | None = None
     points: int = 0
     awards: list[AwardOut] = Field(default_factory=list)
+    # What the event did to the member's stamp cards, in words (see patron.stamps).
+    stamp_cards: list[str] = Field(default_factory=list)
     error: dict[str, Any] | None = None
     occurred_at: datetime | None = None
 

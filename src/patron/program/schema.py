@@ -34,6 +34,7 @@ from patron.rules.syntax import (
     Rule,
     TimeWindow,
 )
+from patron.stamps.definition import StampCardDefinition
 from patron.tiers.definition import TiersDefinition
 
 __all__ = [
@@ -86,6 +87,7 @@ class Program(ProgramModel):
     rewards: list[RewardDefinition] = Field(default_factory=list)  # see patron.rewards
     tiers: TiersDefinition | None = None  # see patron.tiers
     # stamp_cards, referrals: added here by their modules.
+    stamp_cards: list[StampCardDefinition] = Field(default_factory=list)  # see patron.stamps
     referrals: ReferralsDefinition | None = None  # see patron.referrals
 
     @field_validator("currency", mode="before")
@@ -110,10 +112,12 @@ class Program(ProgramModel):
         from patron.referrals.definition import referral_problems
         from patron.rewards.definition import reward_problems
         from patron.rules.checks import program_problems
+        from patron.stamps.definition import stamp_card_problems
         from patron.tiers.definition import tier_problems
 
         problems = program_problems(self) + reward_problems(self) + tier_problems(self)
         problems += referral_problems(self)
+        problems += stamp_card_problems(self)
         if problems:
             detail = "; ".join(f"{path}: {msg}" for path, msg in problems)
             raise PydanticCustomError(

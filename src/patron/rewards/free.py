@@ -35,20 +35,21 @@ REWARDS = table_of(Reward)
 
 
 def free_coupon_values(
-    session: Session,
     program: Program,
     reward_key: str,
     member_id: int,
     *,
     at: datetime,
     actor: str,
-    reward_row_id: int | None = None,
+    reward_row_id: int,
 ) -> dict[str, Any]:
     """Every column of a free coupon but its id (``code`` included, so it can be shown
-    before it is written). NotFound naming ``reward`` for an unknown reward."""
+    before it is written). NotFound naming ``reward`` for a reward not in the program;
+    ``reward_row_id`` is its row in ``rewards`` (``get_reward(session, key).id``)."""
     reward = program_reward(program, reward_key)
-    row_id = reward_row_id if reward_row_id is not None else get_reward(session, reward_key).id
-    values = coupon_values(row_id, reward, member_id, currency=program.currency, at=at, actor=actor)
+    values = coupon_values(
+        reward_row_id, reward, member_id, currency=program.currency, at=at, actor=actor
+    )
     values["spend_entry_id"] = None
     return values
 
@@ -77,7 +78,11 @@ def issue_free_coupon(
     session: Session, program: Program, reward_key: str, member_id: int, *, at: datetime, actor: str
 ) -> Redemption:
     """Give ``member_id`` a coupon for ``reward_key`` without spending points."""
-    values = free_coupon_values(session, program, reward_key, member_id, at=at, actor=actor)
+    program_reward(program, reward_key)  # NotFound first, naming the reward
+    row_id = get_reward(session, reward_key, field="reward").id
+    values = free_coupon_values(
+        program, reward_key, member_id, at=at, actor=actor, reward_row_id=row_id
+    )
     (redemption_id,) = issue_free_coupons(session, [values])
     found = session.scalar(select(Redemption).where(Redemption.id == redemption_id))
     assert found is not None
