@@ -96,6 +96,7 @@ def show(member_id: Annotated[int, typer.Argument(help="The member's id.")]) -> 
         console.print(_profile(member))
         _print_points(session, member_id)
         _print_tier(session, member_id)
+        _print_stamp_cards(session, member_id)
         _print_coupons(session, member_id)
 
 
@@ -161,6 +162,15 @@ def _print_coupons(session: Session, member_id: int) -> None:
         return
     table = member_coupons_table(session, member_id)
     console.print(table if table is not None else "No coupons yet.")
+
+
+def _print_stamp_cards(session: Session, member_id: int) -> None:
+    """Open and recent stamp cards, when the program has stamp cards."""
+    from patron.stamps.commands import member_stamp_cards_table
+
+    table = member_stamp_cards_table(session, member_id)
+    if table is not None:
+        console.print(table if table.row_count else "No stamp cards yet.")
 
 
 def _print_tier(session: Session, member_id: int) -> None:
