@@ -41,6 +41,7 @@ def _routers() -> list[APIRouter]:
         "patron.ledger.routes",
         "patron.rewards.routes",
         "patron.tiers.routes",
+        "patron.referrals.routes",
         "patron.stamps.routes",
         "patron.analytics.routes",
     ):

@@ -56,7 +56,7 @@ from patron.referrals.models import Referral, ReferralCode
 from patron.referrals.rewarding import (
     Grant,
     cancel_coupon,
-    give_coupon,
+    give_coupons,
     give_points,
     take_back_points,
 )
@@ -379,24 +379,15 @@ class ReferralBatch:
                 )
             )
         give_points(session, self.program, [g for _, *gs in pairs for g in gs], accounts, at)
+        give_coupons(session, self.program, [g for _, *gs in pairs for g in gs], at)
         for ref, to_referrer, to_referee in pairs:
-            for grant in (to_referrer, to_referee):
-                if grant.reward.reward is not None:
-                    give_coupon(session, self.program, grant, at)
             ref.referrer_entry_id, ref.referrer_coupon_id = (
                 to_referrer.entry_id,
                 to_referrer.coupon_id,
             )
             ref.referee_entry_id, ref.referee_coupon_id = to_referee.entry_id, to_referee.coupon_id
-            short = [g for g in (to_referrer, to_referee) if g.out_of_stock]
-            if short:
-                ref.reason = "qualified, but out of stock: " + ", ".join(
-                    str(g.reward.reward) for g in short
-                )
-            else:
-                ref.status, ref.rewarded_at = "rewarded", at
-            if ref.take_back_for is not None:
-                ref.status = "rejected"
+            ref.rewarded_at = at
+            ref.status = "rejected" if ref.take_back_for is not None else "rewarded"
 
     def _take_back(
         self, session: Session, ref: _Referral, at: datetime, names: dict[int, str]

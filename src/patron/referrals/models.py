@@ -6,11 +6,12 @@ for (see ``service.referral_code``), so enrolling members in bulk costs nothing.
 ``referrals`` is one row per signup that carried a referral code, whatever came
 of it. ``referrer_id`` is NULL when the code named nobody. ``status`` moves
 ``pending`` -> ``rewarded`` (both sides got their reward) or ``rejected`` (with
-``reason`` in words); ``qualified`` is a referral whose referee qualified but a
-coupon could not be issued (out of stock). A refund of the qualifying purchase
-moves ``rewarded`` to ``rejected`` and takes both rewards back. The ``*_entry_id``
-and ``*_coupon_id`` columns point at what each side was given, so it can be
-taken back.
+``reason`` in words). ``qualified`` is the step between (the referee's purchase
+qualified, ``qualified_at``; rewards not yet given): rewards are given in the
+same transaction, so a stored referral only shows it if a later version defers
+rewards (say, past a return period). A refund of the qualifying purchase moves
+``rewarded`` to ``rejected`` and takes both rewards back. The ``*_entry_id`` and
+``*_coupon_id`` columns point at what each side was given, so it can be taken back.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Points are credited through the ledger (entry kind ``earn``, rule ``referral``,
 no event: the entry belongs to neither side's event, so a retried event still
 answers exactly what it first answered); they follow the program's pending days
 and expiry like any earned points. A reward is a coupon of the catalogue issued
-for free (0 points, no spend entry). Taking back: points are reversed (what is
+for free (0 points, no spend entry; ``rewards/free.py``). Taking back: points are reversed (what is
 already spent becomes debt, as for refunds); an unused coupon is cancelled, a
 used one stays used.
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patron.ledger.models import LedgerEntry
@@ -23,10 +23,13 @@ from patron.ledger.posting import AccountState, Earning, load_accounts, post_ear
 from patron.ledger.service import reverse_points
 from patron.program.schema import Program
 from patron.referrals.definition import ReferralReward
-from patron.rewards.catalogue import get_reward, return_stock
-from patron.rewards.errors import OutOfStock
-from patron.rewards.models import Redemption
-from patron.rewards.service import coupon_values, issue_coupon
+from patron.rewards.catalogue import get_reward
+from patron.rewards.free import (
+    cancel_free_coupons,
+    free_coupon_values,
+    issue_free_coupons,
+    lock_coupons,
+)
 
 REFERRAL_RULE = "referral"
 
@@ -41,7 +44,6 @@ class Grant:
     earned_at: datetime
     entry_id: int | None = None
     coupon_id: int | None = None
-    out_of_stock: bool = False
 
 
 def give_points(
@@ -74,22 +76,24 @@ def give_points(
         grant.entry_id = entry_id
 
 
-def give_coupon(session: Session, program: Program, grant: Grant, at: datetime) -> None:
-    """A free coupon; out of stock leaves ``grant.out_of_stock`` set and nothing written."""
-    key = grant.reward.reward
-    reward = program.reward(key or "")
-    if reward is None:  # the program check keeps this from happening
-        grant.out_of_stock = True
-        return
-    row = get_reward(session, reward.id)
-    values = coupon_values(
-        row.id, reward, grant.member_id, currency=program.currency, at=at, actor="referral"
-    )
-    try:
-        with session.begin_nested():
-            grant.coupon_id = issue_coupon(session, reward, values).id
-    except OutOfStock:
-        grant.out_of_stock = True
+def give_coupons(session: Session, program: Program, grants: Sequence[Grant], at: datetime) -> None:
+    """Free coupons for every reward grant, written at once (see ``rewards/free.py``:
+    a coupon owed is never refused for stock)."""
+    wanted = [g for g in grants if g.reward.reward is not None]
+    rows = {key: get_reward(session, key).id for key in {g.reward.reward or "" for g in wanted}}
+    values = [
+        free_coupon_values(
+            program,
+            g.reward.reward or "",
+            g.member_id,
+            at=at,
+            actor="referral",
+            reward_row_id=rows[g.reward.reward or ""],
+        )
+        for g in wanted
+    ]
+    for grant, coupon_id in zip(wanted, issue_free_coupons(session, values), strict=True):
+        grant.coupon_id = coupon_id
 
 
 def take_back_points(
@@ -121,19 +125,6 @@ def take_back_points(
 
 
 def cancel_coupon(session: Session, coupon_id: int, at: datetime) -> bool:
-    """Cancel an unused free coupon (stock goes back); False if it was used (or shipped)."""
-    reward_id = session.scalar(
-        update(Redemption)
-        .where(Redemption.id == coupon_id, Redemption.status == "issued")
-        .where(Redemption.fulfilment.is_(None) | (Redemption.fulfilment == "pending"))
-        .values(
-            status="cancelled",
-            cancelled_at=at,
-            fulfilment=case((Redemption.fulfilment.is_(None), None), else_="cancelled"),
-        )
-        .returning(Redemption.reward_id)
-    )
-    if reward_id is None:
-        return False
-    return_stock(session, reward_id)
-    return True
+    """Cancel an unused free coupon (stock count given back); False if it was used."""
+    lock_coupons(session, [coupon_id])
+    return bool(cancel_free_coupons(session, [coupon_id], at))

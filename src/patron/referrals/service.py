@@ -10,16 +10,21 @@ existing code) is retried with a new code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patron.core.errors import InvalidInput, NotFound
+from patron.core.money import format_money, to_minor
 from patron.members.models import Member
 from patron.referrals.codes import canonical, new_referral_code
 from patron.referrals.models import Referral, ReferralCode
+
+if TYPE_CHECKING:
+    from patron.program.schema import Program
 
 ATTEMPTS = 5
 
@@ -87,7 +92,7 @@ def owner_of(session: Session, text: str, field: str = "code") -> int:
 class MemberReferrals:
     code: str
     made: list[Referral]  # referrals with the member's code, newest first
-    referred_by: Referral | None  # the referral that brought the member in (latest)
+    referred_by: Referral | None  # the referral that brought the member in
 
 
 def member_referrals(
@@ -102,7 +107,31 @@ def member_referrals(
             .limit(limit)
         )
     )
-    referred_by = session.scalar(
-        select(Referral).where(Referral.referee_id == member_id).order_by(Referral.id.desc())
+    theirs = list(
+        session.scalars(
+            select(Referral).where(Referral.referee_id == member_id).order_by(Referral.id.desc())
+        )
     )
+    # the referral that counts: the one not rejected, if any; else the latest attempt
+    referred_by = next((r for r in theirs if r.status != "rejected"), theirs[0] if theirs else None)
     return MemberReferrals(code, made, referred_by)
+
+
+def referral_text(ref: Referral, program: Program | None) -> str:
+    """``pending: a first purchase of at least 20.00 USD by 2026-04-01 rewards both sides``."""
+    if ref.status == "rejected":
+        return f"rejected: {ref.reason}"
+    if ref.status == "rewarded" and ref.rewarded_at is not None:
+        return f"rewarded on {_day(ref.rewarded_at, program)}"
+    if ref.status == "qualified":
+        return "qualified: the rewards are on their way"
+    rules = program.referrals if program is not None else None
+    if rules is None or program is None:
+        return "pending: the program has no referral rewards now"
+    minimum = format_money(to_minor(rules.min_amount, program.currency), program.currency)
+    by = _day(ref.referred_at + timedelta(days=rules.within_days), program)
+    return f"pending: a first purchase of at least {minimum} by {by} rewards both sides"
+
+
+def _day(at: datetime, program: Program | None) -> str:
+    return f"{at.astimezone(program.zone) if program else at:%Y-%m-%d}"
