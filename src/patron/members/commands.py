@@ -98,6 +98,7 @@ def show(member_id: Annotated[int, typer.Argument(help="The member's id.")]) -> 
         _print_tier(session, member_id)
         _print_stamp_cards(session, member_id)
         _print_coupons(session, member_id)
+        _print_referrals(session, member_id)
 
 
 def _name(member: Member) -> str:
@@ -171,6 +172,15 @@ def _print_stamp_cards(session: Session, member_id: int) -> None:
     table = member_stamp_cards_table(session, member_id)
     if table is not None:
         console.print(table if table.row_count else "No stamp cards yet.")
+
+
+def _print_referrals(session: Session, member_id: int) -> None:
+    """Referral code and referrals, when the program has referrals."""
+    from patron.referrals.commands import member_referrals_text
+
+    text = member_referrals_text(session, member_id)
+    if text:
+        console.print(text)
 
 
 def _print_tier(session: Session, member_id: int) -> None:
