@@ -34,6 +34,7 @@ from patron.members.schemas import MemberCreate
 from patron.members.service import create_member
 from patron.program.loader import load_program_file
 from patron.program.service import require_program, save_program
+from patron.referrals.demo import refer_some_signups
 from patron.rewards.birthdays import issue_birthday_rewards
 from patron.rewards.demo import redeem_something, use_birthday_coupons
 from patron.tiers.service import review_tiers
@@ -111,6 +112,7 @@ def _run_step(database: Database, events: list[dict[str, Any]], profiles: dict[s
             if event["type"] == "signup" and event["member_external_id"] in profiles:
                 profile = profiles.pop(event["member_external_id"])
                 create_member(session, MemberCreate.model_validate(profile))
+        refer_some_signups(session, events, now)  # a few come with a friend's code
         if events:
             ingest(session, events, at=now)
         _, program = require_program(session)
