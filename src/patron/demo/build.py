@@ -37,6 +37,7 @@ from patron.program.service import require_program, save_program
 from patron.referrals.demo import refer_some_signups
 from patron.rewards.birthdays import issue_birthday_rewards
 from patron.rewards.demo import redeem_something, use_birthday_coupons
+from patron.stamps.demo import use_stamp_card_coupons
 from patron.tiers.service import review_tiers
 
 PROGRAM_FILE = Path(__file__).with_name("program.yaml")
@@ -126,6 +127,7 @@ def _run_step(database: Database, events: list[dict[str, Any]], profiles: dict[s
         review_tiers(session, now, program)
         issue_birthday_rewards(session, now, program)
         use_birthday_coupons(session, now)
+        use_stamp_card_coupons(session, now)
 
 
 def _summary(database: Database, *, built: bool) -> DemoSummary:
