@@ -263,3 +263,25 @@ def test_the_program_names_a_missing_reward() -> None:
     with pytest.raises(InvalidInput) as caught:
         program_from_dict(program(reward="nope"))
     assert "stamp_cards[0].reward: no reward 'nope' in rewards" in caught.value.detail
+
+
+def test_concurrent_batches_of_one_member_each_stamp_once(stamped: Database) -> None:
+    """Real threads on PostgreSQL: the member's account lock serialises the batches, and the
+    open card each batch reads is the one the previous batch left."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not stamped.is_postgres:
+        pytest.skip("row locking is what is under test; SQLite serialises all writers")
+    one(stamped, coffee("o0"))  # alice exists: every batch locks her account
+    start = threading.Barrier(8)
+
+    def batch(i: int) -> str:
+        start.wait()
+        return send(stamped, coffee(f"c{i}", quantity=1)).results[0].status
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(batch, range(8))) == ["accepted"] * 8
+    # 9 stamps on a goal of 3: three complete cards, three coupons, no open card left over
+    assert [c[:2] for c in cards(stamped)] == [("complete", 3)] * 3
+    assert len(coupons(stamped)) == 3 and issued_count(stamped) == 3
