@@ -25,7 +25,7 @@ from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
 from patron.core.ids import reserve_ids_for
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
-from patron.events.schemas import AwardOut, BatchResult, EventIn, EventResult
+from patron.events.schemas import AwardOut, BatchResult, EventIn, EventResult, blank_result
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
 from patron.ledger.posting import ENTRIES, Earning, load_accounts, post_earnings
 from patron.ledger.schemas import MAX_POINTS
@@ -96,10 +96,7 @@ class _Batch:
 
     # -- the pipeline -------------------------------------------------------
     def run(self, raw_rows: Sequence[Any]) -> BatchResult:
-        self.results = [  # the engine's own values: built without re-validation
-            EventResult.model_construct(index=i, external_id="", status="rejected", awards=[])
-            for i in range(len(raw_rows))
-        ]
+        self.results = [blank_result(i) for i in range(len(raw_rows))]
         parsed = self._parse(raw_rows)
         fresh = self._drop_duplicates(parsed)
         self._resolve_members(fresh)
