@@ -11,6 +11,7 @@ from rich.console import Console
 
 from patron.core.db import get_database
 from patron.core.errors import PatronError
+from patron.core.heap import settle_startup_heap
 from patron.core.migrate import upgrade
 
 console = Console()
@@ -114,7 +115,7 @@ def serve(
     settings = get_settings()
     upgrade(get_database())
     uvicorn.run(
-        "patron.api.app:create_app",
+        "patron.api.app:serve_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
@@ -142,6 +143,7 @@ def demo(
 
 def main() -> None:
     """Entry point: map Patron errors to a message and an exit code."""
+    settle_startup_heap()  # every command module is imported by now
     try:
         app(standalone_mode=False)
     except PatronError as exc:
