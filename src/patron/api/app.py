@@ -8,6 +8,7 @@ from patron import __version__
 from patron.access.service import KeyVerifier
 from patron.api.errors import install_error_handlers
 from patron.core.db import Database, get_database
+from patron.core.heap import settle_startup_heap
 
 
 def create_app(database: Database | None = None) -> FastAPI:
@@ -29,6 +30,13 @@ def create_app(database: Database | None = None) -> FastAPI:
     return app
 
 
+def serve_app() -> FastAPI:
+    """The app as ``patron serve``'s workers run it: built, then its heap settled."""
+    app = create_app()
+    settle_startup_heap()
+    return app
+
+
 def _routers() -> list[APIRouter]:
     """Import routers lazily so a domain's import errors point at that domain."""
     from importlib import import_module
@@ -41,8 +49,8 @@ def _routers() -> list[APIRouter]:
         "patron.ledger.routes",
         "patron.rewards.routes",
         "patron.tiers.routes",
-        "patron.referrals.routes",
         "patron.stamps.routes",
+        "patron.referrals.routes",
         "patron.analytics.routes",
     ):
         try:
