@@ -45,7 +45,9 @@ def _sqlite_time(value: datetime | None) -> str | None:
     """The text ``UTCDateTime`` stores on SQLite (``SQLITE_DATETIME_FORMAT``), made fast."""
     if value is None:
         return None
-    if value.tzinfo is not UTC and value.tzinfo is not None:
+    if value.tzinfo is UTC:
+        return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+    if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 

@@ -91,14 +91,16 @@ class BatchState:
         tz = ZoneInfo(self.program.timezone)
         pers = {r.cap.per for r in capped if r.cap is not None}
         keys = {period_key(per, row.occurred_at, tz) for per in pers for row in rows}
-        query = select(RuleUsage).where(
+        query = select(
+            RuleUsage.member_id, RuleUsage.rule_id, RuleUsage.period_key, RuleUsage.points
+        ).where(  # plain rows, not ORM objects: a batch reads hundreds
             RuleUsage.member_id.in_({row.member_id for row in rows}),
             RuleUsage.rule_id.in_([r.id for r in capped]),
             RuleUsage.period_key.in_(keys),
         )
-        for u in session.scalars(query):
-            self.usage[u.member_id][(u.rule_id, u.period_key)] = u.points
-            self.usage_stored.add((u.member_id, u.rule_id, u.period_key))
+        for member_id, rule_id, key, points in session.execute(query):
+            self.usage[member_id][(rule_id, key)] = points
+            self.usage_stored.add((member_id, rule_id, key))
 
     def _load_budgets(self, session: Session) -> None:
         if not self.budgeted:

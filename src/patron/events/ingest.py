@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -127,7 +127,10 @@ class _Batch:
             except PatronError as exc:
                 self._reject(i, exc)
                 continue
-            rows.append(Row(i, event, payload_hash(event), event.occurred_at or self.at))
+            # In UTC from here on (pydantic's own UTC zone is not datetime.UTC, and every
+            # write and period key would otherwise convert it again).
+            at = self.at if event.occurred_at is None else event.occurred_at.astimezone(UTC)
+            rows.append(Row(i, event, payload_hash(event), at))
         return rows
 
     def _drop_duplicates(self, rows: list[Row]) -> list[Row]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from copy import copy
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
@@ -120,14 +121,30 @@ def blank_result(index: int) -> EventResult:
     ``default_factory``, pydantic's ``model_construct`` inspects the factory's
     signature each time (pydantic 2.14), which costs more than scoring the event.
     """
+    result = copy(_BLANK)  # a shallow copy: much cheaper than building one
+    for name, make in _MADE_FRESH:
+        setattr(result, name, make())  # lists of its own
+    result.index = index
+    return result
+
+
+def _blank() -> EventResult:
     values: dict[str, Any] = {}
     for name, info in EventResult.model_fields.items():
         if info.default_factory is not None:
             values[name] = cast(Callable[[], Any], info.default_factory)()
         elif not info.is_required():
             values[name] = info.default
-    values.update(index=index, external_id="", status="rejected")
+    values.update(external_id="", status="rejected")
     return EventResult.model_construct(**values)
+
+
+_BLANK = _blank()
+_MADE_FRESH = [
+    (name, cast(Callable[[], Any], info.default_factory))
+    for name, info in EventResult.model_fields.items()
+    if info.default_factory is not None
+]
 
 
 class BatchResult(BaseModel):
