@@ -266,3 +266,26 @@ def test_spendable_points_in_bulk_agrees_with_each_balance(
         each = {m: get_balance(session, m, clock.now()).available for m in members}
     assert bulk == {m: n for m, n in each.items() if n > 0}
     assert list(bulk) == [ids[1]]
+
+
+def test_a_cap_per_member_per_day_holds_across_batches(
+    database: Database, clock: FrozenClock
+) -> None:
+    capped = {**CAFE, "rules": [{**CAFE["rules"][0], "cap": {"points": 12, "per": "day"}}]}
+    load_program(database, capped, clock)
+    today = clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
+    at = [today.isoformat(), (today.replace(hour=10)).isoformat()]
+    plain = {"lines": [], "amount": "10.00"}
+    first = send(database, purchase("o1", occurred_at=at[0], **plain)).results[0]
+    # Each batch reads what earlier batches used of the cap on that member and day.
+    second = send(database, purchase("o2", occurred_at=at[1], **plain)).results[0]
+    third = send(
+        database,
+        purchase("o3", occurred_at=at[1], **plain),
+        purchase("b1", member="bob", occurred_at=at[1], **plain),
+    ).results
+    assert (first.points, second.points) == (10, 2)
+    assert [r.points for r in third] == [0, 10]  # alice's cap is used up, not bob's
+    clock.advance(days=1)
+    tomorrow = send(database, purchase("o4", occurred_at=clock.now().isoformat(), **plain))
+    assert tomorrow.results[0].points == 10

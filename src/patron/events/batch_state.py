@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from patron.core.bulk import insert_rows
@@ -29,6 +29,10 @@ from patron.rules.types import AwardPoints
 
 if TYPE_CHECKING:
     from patron.events.ingest import MemberState, Row
+
+
+# (member, rule, period) triples per usage query: 3 parameters each, under SQLite's 32,766.
+USAGE_CHUNK = 5000
 
 
 @dataclass
@@ -90,17 +94,27 @@ class BatchState:
             return
         tz = ZoneInfo(self.program.timezone)
         pers = {r.cap.per for r in capped if r.cap is not None}
-        keys = {period_key(per, row.occurred_at, tz) for per in pers for row in rows}
-        query = select(
-            RuleUsage.member_id, RuleUsage.rule_id, RuleUsage.period_key, RuleUsage.points
-        ).where(  # plain rows, not ORM objects: a batch reads hundreds
-            RuleUsage.member_id.in_({row.member_id for row in rows}),
-            RuleUsage.rule_id.in_([r.id for r in capped]),
-            RuleUsage.period_key.in_(keys),
+        # Exactly the (member, rule, period) triples the batch can touch: separate IN
+        # lists per column would make the database probe their whole product.
+        wanted = sorted(
+            {
+                (row.member_id, rule.id, keys[rule.cap.per])
+                for row in rows
+                for keys in ({per: period_key(per, row.occurred_at, tz) for per in pers},)
+                for rule in capped
+                if rule.cap is not None
+            }
         )
-        for member_id, rule_id, key, points in session.execute(query):
-            self.usage[member_id][(rule_id, key)] = points
-            self.usage_stored.add((member_id, rule_id, key))
+        columns = (RuleUsage.member_id, RuleUsage.rule_id, RuleUsage.period_key)
+        for start in range(0, len(wanted), USAGE_CHUNK):
+            query = select(
+                *columns, RuleUsage.points
+            ).where(  # plain rows, not ORM objects
+                tuple_(*columns).in_(wanted[start : start + USAGE_CHUNK])
+            )
+            for member_id, rule_id, key, points in session.execute(query):
+                self.usage[member_id][(rule_id, key)] = points
+                self.usage_stored.add((member_id, rule_id, key))
 
     def _load_budgets(self, session: Session) -> None:
         if not self.budgeted:
