@@ -133,6 +133,7 @@ MEMBER_COLUMNS = [
     "reviews",
     "survey_answers",
     "redemptions",
+    "stamp_cards",
 ]
 
 
@@ -166,5 +167,6 @@ def write_members(path: Path, s: service.MemberScores, currency: str) -> None:
         li.reviews.tolist(),
         li.survey_answers.tolist(),
         li.redemptions.tolist(),
+        li.stamp_cards.tolist(),
     ]
     write_csv(path, MEMBER_COLUMNS, zip(*columns, strict=True))

@@ -6,16 +6,18 @@ Five signals, each counted up to a cap and scaled to 0-1, weighted, summed:
 signal               counted as                                        cap   weight
 ===================  ================================================  ====  ======
 repeat purchasing    counted purchases after the first                 9     40
-referrals            custom events named ``referral``                  3     15
+referrals            qualified or rewarded referrals made (the         3     15
+                     ``referrals`` table), plus custom events named
+                     ``referral`` (referrals made outside Patron)
 reviews              custom events named ``review``                    3     15
 survey answers       custom events named ``survey_answer``             1     10
-program engagement   redemptions: ``spend`` entries in the ledger      3     20
+program engagement   redemptions (``spend`` entries in the ledger)     3     20
+                     plus stamp cards started
 ===================  ================================================  ====  ======
 
 ``score = round_half_up(sum(weight * min(count, cap) / cap))``, computed exactly in
 integers. A member with ten purchases, a referral, three reviews, a survey answer
-and three redemptions scores 40 + 5 + 15 + 10 + 20 = 90. Stamps join program
-engagement when stamp cards exist.
+and three redemptions (or two and a stamp card) scores 40 + 5 + 15 + 10 + 20 = 90.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ LOYALTY_SIGNALS = (
     Signal("referrals", 3, 15),
     Signal("reviews", 3, 15),
     Signal("survey_answers", 1, 10),
-    Signal("redemptions", 3, 20),
+    Signal("engagement", 3, 20),
 )
 assert sum(s.weight for s in LOYALTY_SIGNALS) == 100
 
@@ -57,10 +59,13 @@ class LoyaltyInputs:
     reviews: Ints
     survey_answers: Ints
     redemptions: Ints
+    stamp_cards: Ints
 
     def counts(self, name: str) -> Ints:
         if name == "repeat_purchases":
             return np.maximum(self.purchases - 1, 0)
+        if name == "engagement":
+            return self.redemptions + self.stamp_cards
         values: Ints = getattr(self, name)
         return values
 

@@ -382,6 +382,31 @@ def redemption_counts(s: Snapshot, end: datetime) -> tuple[Ints, Ints]:
     )
 
 
+def program_referral_counts(s: Snapshot, end: datetime) -> tuple[Ints, Ints]:
+    """Referrer ids and how many of their referrals qualified (or were rewarded)."""
+    return tuple(  # type: ignore[return-value]
+        s.int_columns(
+            "SELECT referrer_id, count(*) FROM referrals WHERE referrer_id IS NOT NULL "
+            "AND status IN ('qualified', 'rewarded') AND referred_at < :end "
+            "GROUP BY referrer_id",
+            {"end": s.param(end)},
+            2,
+        )
+    )
+
+
+def stamp_card_counts(s: Snapshot, end: datetime) -> tuple[Ints, Ints]:
+    """Member ids and how many stamp cards each has started."""
+    return tuple(  # type: ignore[return-value]
+        s.int_columns(
+            "SELECT member_id, count(*) FROM stamp_cards WHERE started_at < :end "
+            "GROUP BY member_id",
+            {"end": s.param(end)},
+            2,
+        )
+    )
+
+
 def ledger_days(s: Snapshot, kinds: Sequence[str]) -> tuple[Ints, Ints, Ints]:
     """Points booked per UTC day (days since 1970-01-01) and kind (index in ``kinds``)."""
     kind = "CASE kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(kinds))

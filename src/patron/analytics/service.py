@@ -67,7 +67,16 @@ class ShopData:
     """Everything analytics reads, loaded from one snapshot up to ``end``: each input
     the first time it is asked for, or all at once, in parallel, by :meth:`preload`."""
 
-    SOURCES = ("purchases", "members", "custom_events", "redemptions", "ledger", "terms")
+    SOURCES = (
+        "purchases",
+        "members",
+        "custom_events",
+        "redemptions",
+        "referrals",
+        "stamp_cards",
+        "ledger",
+        "terms",
+    )
 
     def __init__(
         self, database: Database, snap: readers.Snapshot, end: datetime, as_of: datetime
@@ -83,7 +92,7 @@ class ShopData:
 
     # Read by another connection during preload: aggregations the database does on its
     # own while this thread reads the purchases.
-    ASIDE = ("ledger", "redemptions", "custom_events")
+    ASIDE = ("ledger", "redemptions", "custom_events", "referrals", "stamp_cards")
 
     def preload(self) -> None:
         """Read every input. The aggregations run on a second connection while this one
@@ -152,6 +161,8 @@ class ShopData:
         customers = self.purchases.before(self.as_of_s).customers
         counts = self._get("custom_events")
         spenders, spends = self._get("redemptions")
+        referrers, referred = self._get("referrals")
+        card_holders, cards = self._get("stamp_cards")
 
         def aligned(member: Ints, values: Ints) -> Ints:
             out = np.zeros(ids.size, dtype=np.int64)
@@ -162,10 +173,11 @@ class ShopData:
         return LoyaltyInputs(
             member=ids,
             purchases=aligned(customers.ids, customers.count),
-            referrals=aligned(*counts[REFERRAL_EVENT]),
+            referrals=aligned(*counts[REFERRAL_EVENT]) + aligned(referrers, referred),
             reviews=aligned(*counts[REVIEW_EVENT]),
             survey_answers=aligned(*counts[SURVEY_EVENT]),
             redemptions=aligned(spenders, spends),
+            stamp_cards=aligned(card_holders, cards),
         )
 
 
@@ -191,6 +203,10 @@ def read_source(
         )
     if name == "redemptions":
         return readers.redemption_counts(snap, as_of)
+    if name == "referrals":
+        return readers.program_referral_counts(snap, as_of)
+    if name == "stamp_cards":
+        return readers.stamp_card_counts(snap, as_of)
     if name == "ledger":
         return LedgerFlows(*readers.ledger_days(snap, LEDGER_KINDS))
     return readers.program_terms(snap) or (DEFAULT_CURRENCY, DEFAULT_VALUE_PER_POINT)

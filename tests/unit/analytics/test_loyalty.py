@@ -17,6 +17,7 @@ def scores(**counts: list[int]) -> list[int]:
         reviews=np.array(counts.get("reviews", zero)),
         survey_answers=np.array(counts.get("survey_answers", zero)),
         redemptions=np.array(counts.get("redemptions", zero)),
+        stamp_cards=np.array(counts.get("stamp_cards", zero)),
     )
     return loyalty_scores(inputs).tolist()
 
@@ -35,6 +36,12 @@ def test_caps_bound_every_signal_and_the_total_is_100() -> None:
     assert scores(referrals=[1, 2, 3]) == [5, 10, 15]
     assert scores(redemptions=[1, 2]) == [7, 13]  # 6.67 and 13.33
     assert scores(purchases=[2], redemptions=[1]) == [11]  # 4.44 + 6.67 = 11.11
+
+
+def test_stamp_cards_count_as_engagement_with_redemptions_under_one_cap() -> None:
+    assert scores(stamp_cards=[1, 3]) == [7, 20]
+    assert scores(redemptions=[2], stamp_cards=[1]) == [20]
+    assert scores(redemptions=[3], stamp_cards=[5]) == [20]  # the cap holds for both
 
 
 def test_bands() -> None:
