@@ -134,12 +134,9 @@ def _summary(database: Database, *, built: bool) -> DemoSummary:
     with database.unit_of_work() as session:
         members = session.scalar(select(func.count()).select_from(Member)) or 0
         events = session.scalar(select(func.count()).select_from(Event)) or 0
-        kinds = dict(
-            session.execute(
-                select(LedgerEntry.kind, func.sum(LedgerEntry.points)).group_by(LedgerEntry.kind)
-            )
-            .tuples()
-            .all()
+        totals = session.execute(
+            select(LedgerEntry.kind, func.sum(LedgerEntry.points)).group_by(LedgerEntry.kind)
         )
+        kinds = {kind: points for kind, points in totals}
         _, secret = create_api_key(session, "demo admin", ["admin"])
     return DemoSummary(members, events, {k: int(v or 0) for k, v in kinds.items()}, secret, built)
