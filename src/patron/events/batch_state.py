@@ -6,13 +6,13 @@ the batch is scored, saved in bulk.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from patron.core.bulk import insert_rows
@@ -48,6 +48,36 @@ class PurchaseRef:
 
 class BudgetContention(Exception):
     """A concurrent batch used the budget this batch counted on; rerun it with locks."""
+
+
+def _stored_usage(session: Session, wanted: list[tuple[int, str, str]]) -> Iterable[Any]:
+    """(member, rule, period, points) of the stored usage among ``wanted`` triples.
+
+    PostgreSQL joins them as arrays (a row-value IN list is planned as an OR of
+    thousands of conditions); SQLite probes the primary key once per triple.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(
+            _USAGE_BY_ARRAYS,
+            {"m": [w[0] for w in wanted], "r": [w[1] for w in wanted], "k": [w[2] for w in wanted]},
+        )
+    columns = (RuleUsage.member_id, RuleUsage.rule_id, RuleUsage.period_key)
+    return [
+        row
+        for start in range(0, len(wanted), USAGE_CHUNK)
+        for row in session.execute(
+            select(*columns, RuleUsage.points).where(
+                tuple_(*columns).in_(wanted[start : start + USAGE_CHUNK])
+            )
+        )
+    ]
+
+
+_USAGE_BY_ARRAYS = text(
+    "SELECT u.member_id, u.rule_id, u.period_key, u.points FROM rule_usage AS u "
+    "JOIN unnest(CAST(:m AS bigint[]), CAST(:r AS text[]), CAST(:k AS text[])) AS w(m, r, k) "
+    "ON u.rule_id = w.r AND u.member_id = w.m AND u.period_key = w.k"
+)
 
 
 class BatchState:
@@ -105,16 +135,9 @@ class BatchState:
                 if rule.cap is not None
             }
         )
-        columns = (RuleUsage.member_id, RuleUsage.rule_id, RuleUsage.period_key)
-        for start in range(0, len(wanted), USAGE_CHUNK):
-            query = select(
-                *columns, RuleUsage.points
-            ).where(  # plain rows, not ORM objects
-                tuple_(*columns).in_(wanted[start : start + USAGE_CHUNK])
-            )
-            for member_id, rule_id, key, points in session.execute(query):
-                self.usage[member_id][(rule_id, key)] = points
-                self.usage_stored.add((member_id, rule_id, key))
+        for member_id, rule_id, key, points in _stored_usage(session, wanted):
+            self.usage[member_id][(rule_id, key)] = points
+            self.usage_stored.add((member_id, rule_id, key))
 
     def _load_budgets(self, session: Session) -> None:
         if not self.budgeted:
