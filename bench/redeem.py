@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from patron.core.db import Database  # noqa: E402
 from patron.core.errors import PatronError  # noqa: E402
+from patron.core.heap import settle_startup_heap  # noqa: E402
 from patron.core.migrate import upgrade  # noqa: E402
 from patron.events.ingest import ingest  # noqa: E402
 from patron.ledger.models import PointAccount  # noqa: E402
@@ -175,6 +176,7 @@ def _worker(url: str, op_name: str, clients: list[Client], start: Any, out: Any)
     op = OPS[op_name]
     with database.unit_of_work() as session:  # connect before the clock starts
         require_program(session)
+    settle_startup_heap()  # as each API worker does once started (patron.api.app.serve_app)
     latencies: list[float] = []
     refused: dict[str, int] = {}
     lock = threading.Lock()
