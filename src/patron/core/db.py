@@ -7,7 +7,7 @@ rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -22,14 +22,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    any_,
-    bindparam,
     create_engine,
     event,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from patron.core.clock import ensure_utc
@@ -127,21 +123,6 @@ def _configure_sqlite(engine: Engine) -> None:
         # Take the write lock up front: two deferred transactions that both
         # upgrade to writing would otherwise deadlock into "database is locked".
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def one_of(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
-    """``column IN (values)``, written for the session's database.
-
-    On PostgreSQL ``column = ANY(:array)``: one parameter, so the statement is the
-    same text whatever the number of values, compiled and parsed once. An IN list
-    renders a placeholder per value, and with a thousand of them (a batch's
-    members) SQLAlchemy and psycopg re-render and re-parse the query every time.
-    """
-    values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        array = postgresql.ARRAY(column.type)
-        return cast("ColumnElement[bool]", column == any_(bindparam(None, values, type_=array)))
-    return cast("ColumnElement[bool]", column.in_(values))
 
 
 def table_of(model: type[Base]) -> Table:

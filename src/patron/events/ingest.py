@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from patron.core.bulk import insert_rows, update_rows
 from patron.core.clock import now
-from patron.core.db import one_of, table_of
+from patron.core.db import table_of
 from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
 from patron.core.ids import reserve_ids_for
 from patron.events.batch_state import BatchState, BudgetContention
@@ -147,9 +147,7 @@ class _Batch:
                         Event.points,
                         Event.program_version,
                         Event.occurred_at,
-                    ).where(
-                        one_of(self.session, Event.external_id, {r.event.external_id for r in rows})
-                    )
+                    ).where(Event.external_id.in_({row.event.external_id for row in rows}))
                 )
             }
             if rows
@@ -240,8 +238,8 @@ class _Batch:
         )
         # Two indexed look-ups (an OR of both would scan the table on SQLite); none if empty.
         by_pk: dict[int, Any] = {}
-        wanted = [one_of(self.session, Member.id, by_id)] if by_id else []
-        wanted += [one_of(self.session, Member.external_id, by_ext)] if by_ext else []
+        wanted = [Member.id.in_(by_id)] if by_id else []
+        wanted += [Member.external_id.in_(by_ext)] if by_ext else []
         for condition in wanted:
             for m in self.session.execute(select(*columns).where(condition)):
                 by_pk[m.id] = m
@@ -281,7 +279,7 @@ class _Batch:
         """
         if not ids or self.session.get_bind().dialect.name != "postgresql":
             return
-        for m in self.session.execute(select(*columns).where(one_of(self.session, Member.id, ids))):
+        for m in self.session.execute(select(*columns).where(Member.id.in_(ids))):
             state = self.members[m.id]
             state.status, state.attributes = m.status, dict(m.attributes or {})
             state.purchase_count, state.last_activity_at = m.purchase_count, m.last_activity_at

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patron.core.bulk import insert_rows, update_rows
-from patron.core.db import one_of, table_of
+from patron.core.db import table_of
 from patron.core.ids import reserve_ids
 from patron.ledger.models import LedgerEntry, PointAccount, PointLot
 
@@ -57,7 +57,7 @@ def load_accounts(session: Session, member_ids: Sequence[int]) -> dict[int, Acco
     """
     rows = session.execute(
         select(PointAccount.member_id, PointAccount.balance, PointAccount.debt)
-        .where(one_of(session, PointAccount.member_id, sorted(set(member_ids))))
+        .where(PointAccount.member_id.in_(sorted(set(member_ids))))
         .order_by(PointAccount.member_id)
         .with_for_update()
     )

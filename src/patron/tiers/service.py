@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from patron.core.db import one_of, table_of
+from patron.core.db import table_of
 from patron.core.errors import Conflict
 from patron.events.models import Event
 from patron.members.models import Member
@@ -123,7 +123,7 @@ class TierBatch:
             return batch
         for member_id, tier, paid_until in session.execute(
             select(MemberTier.member_id, MemberTier.tier, MemberTier.paid_until).where(
-                one_of(session, MemberTier.member_id, members)
+                MemberTier.member_id.in_(members)
             )
         ):
             batch.stored.add(member_id)
@@ -138,7 +138,7 @@ class TierBatch:
         moment = case((Event.occurred_at >= last, None), else_=Event.occurred_at).label("t")
         query = (
             select(Event.member_id, moment, func.sum(value))
-            .where(one_of(session, Event.member_id, members), Event.occurred_at >= first, *where)
+            .where(Event.member_id.in_(members), Event.occurred_at >= first, *where)
             .group_by(Event.member_id, moment)
         )
         for member_id, at, total in session.execute(query):
