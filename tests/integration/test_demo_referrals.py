@@ -16,7 +16,7 @@ from patron.rewards.models import Redemption
 
 
 def test_the_demo_shows_referrals(database: Database) -> None:
-    build_demo(
+    summary = build_demo(
         database,
         members=120,
         seed=5,
@@ -42,5 +42,11 @@ def test_the_demo_shows_referrals(database: Database) -> None:
                 "free-latte",
             )
     assert {"rewarded", "rejected"} <= statuses
+    # The summary a newcomer reads counts what each mechanic did, as stored.
+    assert summary.mechanics["referrals"] == {
+        s: sum(r.status == s for r in referrals) for s in statuses
+    }
+    assert set(summary.mechanics) == {"tiers", "coupons", "stamp cards", "referrals"}
+    assert summary.mechanics["stamp cards"].get("complete", 0) > 0
     assert "self-referral" in reasons
     assert any(r.startswith("first purchase") for r in reasons)

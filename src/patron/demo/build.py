@@ -11,7 +11,7 @@ live with jobs run weekly (a live install runs them hourly; see README).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,13 @@ from patron.members.service import create_member
 from patron.program.loader import load_program_file
 from patron.program.service import require_program, save_program
 from patron.referrals.demo import refer_some_signups
+from patron.referrals.models import Referral
 from patron.rewards.birthdays import issue_birthday_rewards
 from patron.rewards.demo import redeem_something, use_birthday_coupons
+from patron.rewards.models import Redemption
 from patron.stamps.demo import use_stamp_card_coupons
+from patron.stamps.models import StampCard
+from patron.tiers.models import MemberTier
 from patron.tiers.service import review_tiers
 
 PROGRAM_FILE = Path(__file__).with_name("program.yaml")
@@ -53,6 +57,8 @@ class DemoSummary:
     points_by_kind: dict[str, int]
     admin_key: str
     built: bool
+    # Per mechanic, how many of each: tiers held, coupons, stamp cards, referrals.
+    mechanics: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def build_demo(
@@ -103,6 +109,9 @@ def build_demo(
     console.print(f"[green]Demo shop built: {summary.members} members, {summary.events} events.")
     for kind, points in sorted(summary.points_by_kind.items()):
         console.print(f"  {kind:>8}: {points:>12,} pts")
+    for mechanic, counts in summary.mechanics.items():
+        shown = ", ".join(f"{n:,} {label}" for label, n in sorted(counts.items()))
+        console.print(f"  {mechanic}: {shown or 'none yet'}")
     return summary
 
 
@@ -138,5 +147,18 @@ def _summary(database: Database, *, built: bool) -> DemoSummary:
             select(LedgerEntry.kind, func.sum(LedgerEntry.points)).group_by(LedgerEntry.kind)
         )
         kinds = {kind: points for kind, points in totals}
+        mechanics = {
+            name: {str(label or "no level"): int(n) for label, n in session.execute(query)}
+            for name, query in _MECHANICS
+        }
         _, secret = create_api_key(session, "demo admin", ["admin"])
-    return DemoSummary(members, events, {k: int(v or 0) for k, v in kinds.items()}, secret, built)
+    points = {k: int(v or 0) for k, v in kinds.items()}
+    return DemoSummary(members, events, points, secret, built, mechanics)
+
+
+_MECHANICS = [
+    ("tiers", select(MemberTier.tier, func.count()).group_by(MemberTier.tier)),
+    ("coupons", select(Redemption.status, func.count()).group_by(Redemption.status)),
+    ("stamp cards", select(StampCard.status, func.count()).group_by(StampCard.status)),
+    ("referrals", select(Referral.status, func.count()).group_by(Referral.status)),
+]
