@@ -5,6 +5,8 @@ both rewards back, and retries that never reward twice."""
 from __future__ import annotations
 
 import copy
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -338,3 +340,21 @@ def test_without_a_referrals_section_codes_are_ignored(
     one(database, signup("s1", "bob", code))
     one(database, buy("o1", "50.00", "bob"))
     assert count(database, Referral) == 0
+
+
+def test_the_weekly_limit_holds_for_concurrent_signups(shop: Database) -> None:
+    """Each batch counts the referrer's week only once it holds the referrer's account
+    lock, so signups racing with one code cannot all pass the limit (PostgreSQL)."""
+    if not shop.is_postgres:
+        pytest.skip("row locking is what is under test; SQLite serialises all writers")
+    _, code = member(shop, "anna")
+    start = threading.Barrier(8)
+
+    def sign_up(i: int) -> str:
+        start.wait()
+        return one(shop, signup(f"s{i}", f"m{i}", code)).status
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(sign_up, range(8))) == ["accepted"] * 8
+    states = [r.status for r in referrals(shop)]
+    assert sorted(states) == ["pending"] * 2 + ["rejected"] * 6  # max_per_week 2

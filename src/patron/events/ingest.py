@@ -33,7 +33,7 @@ from patron.members.bulk import enrol_many
 from patron.members.models import Member
 from patron.program.schema import Program
 from patron.program.service import require_program
-from patron.referrals.batch import ReferralBatch
+from patron.referrals.batch import ReferralBatch, referrers_involved
 from patron.rules.engine import evaluate
 from patron.rules.types import EventFacts, MemberFacts
 from patron.stamps.batch import StampBatch, stored_stamp_texts
@@ -264,8 +264,11 @@ class _Batch:
             known_ids.add(mid)
         for row in rows:
             self._assign_member(row, ext_to_id, known_ids)
-        live = sorted({r.member_id for r in rows if r.member_id})
-        self.accounts = load_accounts(self.session, live)
+        live = {r.member_id for r in rows if r.member_id}
+        # Referrers this batch may pay are locked now too: one lock order, and their
+        # week of referrals is read only once no other batch can add to it.
+        live |= referrers_involved(self.session, self.program, [r for r in rows if r.member_id])
+        self.accounts = load_accounts(self.session, sorted(live))
         self._refresh_locked_members(columns, [m.id for m in found])
 
     def _refresh_locked_members(self, columns: tuple[Any, ...], ids: list[int]) -> None:

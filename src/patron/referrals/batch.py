@@ -28,8 +28,10 @@ Scoring then decides in memory, event by event in the batch's order:
 
 ``save`` writes it all after the events, before the batch's refund reversals
 (so bulk point postings come before the ORM ones, as in the rest of ingestion).
-Concurrent batches on PostgreSQL may both count a referrer's week before either
-commits: the weekly limit can then be passed by the few referrals in flight.
+The referrers a batch may touch are known before scoring
+(:func:`referrers_involved`): ingestion locks their point accounts with its own
+members', so concurrent batches take turns per referrer and the weekly limit
+holds under concurrency (tested with racing signups on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -69,6 +71,43 @@ FINGERPRINT_ATTRIBUTE = "payment_fingerprint"
 MAX_CODE_TEXT = 32  # stored as typed, cut to this (a code is 8 characters)
 MAX_ATTRIBUTE_TEXT = 200
 SETTLED = ("qualified", "rewarded")  # what a refund of the qualifying purchase undoes
+
+
+def referrers_involved(session: Session, program: Program, rows: Sequence[Row]) -> set[int]:
+    """The referrers whose points a batch may credit or take back.
+
+    Ingestion locks their accounts together with the batch's own members', in one
+    id order, before anything is scored: so a batch never waits for a lock while
+    holding others in another order (no deadlock), and a referrer's week of
+    referrals is counted only once no other batch can be adding to it (the weekly
+    limit holds for concurrent signups). Nothing to do without a referrals section.
+    """
+    if program.referrals is None:
+        return set()
+    codes = {
+        canonical(typed) or ""
+        for r in rows
+        if r.event.type == "signup" and (typed := _code_text(r)) is not None
+    } - {""}
+    purchasers = {r.member_id for r in rows if r.event.type == "purchase"}
+    refunded = {r.event.refund_of for r in rows if r.event.type == "refund" and r.event.refund_of}
+    found: set[int | None] = set()
+    if codes:
+        query = select(ReferralCode.member_id).where(ReferralCode.code.in_(sorted(codes)))
+        found.update(session.scalars(query))
+    if purchasers:
+        pending = select(Referral.referrer_id).where(
+            Referral.referee_id.in_(sorted(purchasers)), Referral.status == "pending"
+        )
+        found.update(session.scalars(pending))
+    if refunded:
+        settled = (
+            select(Referral.referrer_id)
+            .join(Event, Event.id == Referral.qualifying_event_id)
+            .where(Event.external_id.in_(sorted(refunded)), Referral.status.in_(SETTLED))
+        )
+        found.update(session.scalars(settled))
+    return {m for m in found if m is not None}
 
 
 @dataclass
