@@ -2,20 +2,16 @@
 the parameters, and write per-customer predictions.
 
 Transactions come from a CSV file (``--transactions`` with the column names), or else
-from the program's own database: every ``purchase`` event in the program currency,
-at its amount less what was refunded (a fully refunded purchase is left out), dated
-in the program's time zone, for each member. Amounts become currency units (float64:
-model inputs and estimates, never amounts to book).
+from the program's own purchases (see ``patron.analytics.lifetime_value``, which the
+API's ``GET /v1/analytics/clv`` shares).
 """
 
 from __future__ import annotations
 
 import csv
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -54,7 +50,8 @@ def clv(
     out: Annotated[Path | None, typer.Option(help="Write per-customer predictions here.")] = None,
 ) -> None:
     """Customer lifetime value: BG/NBD or Pareto/NBD with Gamma-Gamma spend."""
-    from patron.analytics.clv import fit_gamma_gamma, predict_customer_value, summarize
+    from patron.analytics.lifetime_value import fit_value, program_transactions
+    from patron.core.db import get_database
 
     if model not in MODELS:
         raise InvalidInput(f"--model must be one of {', '.join(MODELS)}", field="--model")
@@ -64,40 +61,29 @@ def clv(
         columns, currency, default_end = _read_csv(transactions, customer_col, date_col, amount_col)
         source = str(transactions)
     else:
-        columns, currency, default_end = _read_database()
+        with get_database().unit_of_work() as session:
+            columns, currency, default_end = program_transactions(session)
         source = "the program's purchases"
     end = calibration_end or default_end
-    try:
-        summary = summarize(
-            columns,
-            customer_col="customer",
-            date_col="date",
-            amount_col="amount",
-            calibration_end=end,
-            freq=freq,
-        )
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="--transactions" if transactions else None) from None
+    fit = fit_value(
+        columns,
+        calibration_end=end,
+        freq=freq,
+        model="bgnbd" if model == "bgnbd" else "pareto",
+        horizon=horizon,
+        discount_rate=discount_rate,
+        source_field="--transactions" if transactions else None,
+    )
+    summary = fit.summary
     console.print(
         f"{len(summary):,} customers from {source}, calibration up to {end}, "
         f"time unit {freq}; estimates are float64, not amounts to book."
     )
-    purchases = _fit_purchases(model, summary)
-    spend = _fit_spend(fit_gamma_gamma, summary, currency)
-    value = predict_customer_value(
-        purchases,
-        spend,
-        summary.frequency,
-        summary.recency,
-        summary.T,
-        summary.monetary_value,
-        horizon=horizon,
-        discount_rate=discount_rate,
-        freq=freq,
-    )
-    _print_predictions(value, horizon, discount_rate, currency)
+    _print_purchase_fit(model, fit.purchases)
+    _print_spend_fit(fit.spend, fit.zero_spend, currency)
+    _print_predictions(fit.value, horizon, discount_rate, currency)
     if out is not None:
-        _write_predictions(out, summary, value)
+        _write_predictions(out, summary, fit.value)
         console.print(f"Wrote {len(summary):,} rows to {out}.")
 
 
@@ -129,64 +115,17 @@ def _read_csv(
     return columns, "", latest[:10]
 
 
-def _read_database() -> tuple[dict[str, Any], str, str]:
-    """Net purchase amounts per member from the events table, in currency units."""
-    from zoneinfo import ZoneInfo
+def _print_purchase_fit(model: str, fitted: BGNBDModel | ParetoNBDModel) -> None:
+    from patron.analytics.lifetime_value import PARAMETER_NAMES
 
-    from sqlalchemy import select
-
-    from patron.core.clock import now
-    from patron.core.db import get_database
-    from patron.core.money import exponent
-    from patron.events.models import Event
-    from patron.program.service import require_program
-
-    customers: list[int] = []
-    moments: list[datetime] = []
-    minor: list[int] = []
-    with get_database().unit_of_work() as session:
-        _, program = require_program(session)
-        zone = ZoneInfo(program.timezone)
-        query = (
-            select(Event.member_id, Event.occurred_at, Event.amount - Event.refunded_amount)
-            .where(Event.type == "purchase", Event.currency == program.currency)
-            .where((Event.refunded_amount < Event.amount) | (Event.amount == 0))
-            .execution_options(yield_per=50_000)
-        )
-        for member_id, occurred_at, net in session.execute(query):
-            customers.append(member_id)
-            moments.append(occurred_at.astimezone(zone).replace(tzinfo=None))
-            minor.append(net)
-    amounts = np.asarray(minor, dtype=np.float64) / 10 ** exponent(program.currency)
-    today = now().astimezone(zone).date().isoformat()
-    return {"customer": customers, "date": moments, "amount": amounts}, program.currency, today
-
-
-def _fit_purchases(model: str, summary: RFMSummary) -> BGNBDModel | ParetoNBDModel:
-    from patron.analytics.clv import fit_bgnbd, fit_pareto_nbd
-
-    x, t_x, age = summary.frequency, summary.recency, summary.T
-    try:
-        fitted: BGNBDModel | ParetoNBDModel = (
-            fit_bgnbd(x, t_x, age) if model == "bgnbd" else fit_pareto_nbd(x, t_x, age)
-        )
-    except (ValueError, FloatingPointError) as exc:
-        raise InvalidInput(f"cannot fit the {model} model: {exc}") from None
-    names = ("r", "alpha", "a", "b") if model == "bgnbd" else ("r", "alpha", "s", "beta")
+    names = PARAMETER_NAMES["bgnbd" if model == "bgnbd" else "pareto"]
     title = "BG/NBD purchase model" if model == "bgnbd" else "Pareto/NBD purchase model"
     _print_fit(title, names, fitted.params, fitted.log_likelihood, fitted.n_customers)
     if not fitted.converged:
         console.print("[yellow]The purchase model fit did not converge; read it with care.")
-    return fitted
 
 
-def _fit_spend(fit: Any, summary: RFMSummary, currency: str) -> GammaGammaModel:
-    repeat = (summary.frequency > 0) & (summary.monetary_value > 0)
-    zero_spend = int(np.count_nonzero((summary.frequency > 0) & ~repeat))
-    try:
-        spend: GammaGammaModel = fit(summary.frequency[repeat], summary.monetary_value[repeat])
-    except (ValueError, FloatingPointError) as exc:
-        raise InvalidInput(f"cannot fit the Gamma-Gamma spend model: {exc}") from None
+def _print_spend_fit(spend: GammaGammaModel, zero_spend: int, currency: str) -> None:
     unit = f" ({currency})" if currency else ""
     title = f"Gamma-Gamma spend model{unit}"
     _print_fit(title, ("p", "q", "gamma"), spend.params, spend.log_likelihood, spend.n_customers)
@@ -194,7 +133,6 @@ def _fit_spend(fit: Any, summary: RFMSummary, currency: str) -> GammaGammaModel:
         console.print(f"{zero_spend:,} repeat buyers spent nothing and were left out of it.")
     if not spend.converged:
         console.print("[yellow]The spend model fit did not converge; read it with care.")
-    return spend
 
 
 def _print_fit(
