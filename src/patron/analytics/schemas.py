@@ -343,3 +343,40 @@ class MemberAnalyticsOut(BaseModel):
     price_driven: bool
     convenience_driven: bool
     loyalty_score: int
+
+
+class FittedModelOut(BaseModel):
+    params: dict[str, float]
+    log_likelihood: float = Field(description="The full log-likelihood, in the data's units.")
+    customers_fitted: float
+    converged: bool
+
+
+class CustomerValueOut(BaseModel):
+    member_id: int
+    probability_alive: float
+    expected_purchases: float
+    expected_spend: Decimal | None = Field(description="Per purchase; null if unbounded.")
+    clv: Decimal | None
+
+
+class LifetimeValueOut(BaseModel):
+    """Fitted models and their predictions. Model inputs and outputs are float64
+    statistical estimates; amounts are rounded to the minor unit for reading, not
+    for booking."""
+
+    currency: str
+    calibration_end: str
+    freq: str
+    model: str
+    customers: int
+    purchase_model: FittedModelOut
+    spend_model: FittedModelOut
+    repeat_buyers_without_spend: int
+    horizon_months: int
+    discount_rate: float
+    mean_probability_alive: float | None
+    expected_purchases: float
+    clv_total: Decimal
+    clv_mean: Decimal | None
+    top: list[CustomerValueOut] = Field(description="The customers of highest CLV.")
