@@ -289,3 +289,16 @@ def test_a_cap_per_member_per_day_holds_across_batches(
     clock.advance(days=1)
     tomorrow = send(database, purchase("o4", occurred_at=clock.now().isoformat(), **plain))
     assert tomorrow.results[0].points == 10
+
+
+def test_a_locked_account_reads_what_bulk_writes_wrote_in_the_same_transaction(
+    cafe: Database,
+) -> None:
+    from patron.ledger.service import lock_account
+
+    member_id = send(cafe, purchase("o1")).results[0].member_id or 0
+    with cafe.unit_of_work() as session:
+        account = lock_account(session, member_id)  # an ORM object, held in the session
+        before = account.balance
+        earned = ingest(session, [purchase("o2")]).results[0].points  # Core writes the account
+        assert lock_account(session, member_id).balance == before + earned

@@ -93,8 +93,18 @@ def _member(session: Session, member_id: int) -> Member:
 
 
 def lock_account(session: Session, member_id: int) -> PointAccount:
+    """The member's account, locked, as the database holds it now.
+
+    ``populate_existing``: bulk writes (ingestion, redemptions) update accounts with
+    Core statements the session does not see; an account object loaded earlier in
+    the transaction would otherwise keep its old balance and debt. Pending ORM
+    changes are flushed before the read, so none are lost.
+    """
     account = session.scalar(
-        select(PointAccount).where(PointAccount.member_id == member_id).with_for_update()
+        select(PointAccount)
+        .where(PointAccount.member_id == member_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if account is None:
         raise NotFound(f"no member with id {member_id}", field="member_id")
