@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from patron.core.clock import FrozenClock
 from patron.core.db import Database
+from patron.events.ingest import ingest
+from patron.events.schemas import BatchResult, EventResult
 from patron.program.loader import program_from_dict
 from patron.program.service import save_program
 
@@ -57,3 +59,16 @@ def cafe(database: Database, clock: FrozenClock) -> Iterator[Database]:
 def count(database: Database, model: Any) -> int:
     with database.unit_of_work() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def send(database: Database, *rows: dict[str, Any]) -> BatchResult:
+    """Ingest ``rows`` as one batch in a transaction of their own."""
+    with database.unit_of_work() as session:
+        return ingest(session, list(rows))
+
+
+def one(database: Database, row: dict[str, Any]) -> EventResult:
+    """Ingest one event that must be accepted; its result."""
+    result = send(database, row).results[0]
+    assert result.status == "accepted", result.error
+    return result

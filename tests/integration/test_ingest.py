@@ -11,10 +11,9 @@ from patron.core.db import Database
 from patron.core.errors import Conflict
 from patron.events.ingest import ingest
 from patron.events.models import Event
-from patron.events.schemas import BatchResult
 from patron.ledger.models import LedgerEntry, PointLot
 from patron.ledger.service import get_balance, get_statement
-from tests.integration.conftest import CAFE, count, load_program
+from tests.integration.conftest import CAFE, count, load_program, send
 
 
 def purchase(ext: str, member: str = "alice", **extra: Any) -> dict[str, Any]:
@@ -29,11 +28,6 @@ def purchase(ext: str, member: str = "alice", **extra: Any) -> dict[str, Any]:
     }
     body.update(extra)
     return body
-
-
-def send(database: Database, *rows: dict[str, Any]) -> BatchResult:
-    with database.unit_of_work() as session:
-        return ingest(session, list(rows))
 
 
 def balance(database: Database, member_id: int, clock: FrozenClock):  # type: ignore[no-untyped-def]

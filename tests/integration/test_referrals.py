@@ -14,8 +14,6 @@ from sqlalchemy import select
 
 from patron.core.clock import FrozenClock
 from patron.core.db import Database
-from patron.events.ingest import ingest
-from patron.events.schemas import BatchResult, EventResult
 from patron.ledger.models import LedgerEntry, PointAccount
 from patron.members.schemas import MemberCreate
 from patron.members.service import create_member
@@ -23,7 +21,7 @@ from patron.referrals.codes import display
 from patron.referrals.models import Referral
 from patron.referrals.service import referral_code
 from patron.rewards.models import Redemption
-from tests.integration.conftest import CAFE, count, load_program
+from tests.integration.conftest import CAFE, count, load_program, one, send
 
 REFERRALS: dict[str, Any] = {
     "min_amount": "20.00",
@@ -72,17 +70,6 @@ def buy(ext: str, amount: str, who: str, **attributes: Any) -> dict[str, Any]:
         "amount": amount,
         "attributes": attributes,
     }
-
-
-def send(database: Database, *rows: dict[str, Any]) -> BatchResult:
-    with database.unit_of_work() as session:
-        return ingest(session, list(rows))
-
-
-def one(database: Database, row: dict[str, Any]) -> EventResult:
-    result = send(database, row).results[0]
-    assert result.status == "accepted", result.error
-    return result
 
 
 def referrals(database: Database) -> list[Referral]:

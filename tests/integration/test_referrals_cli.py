@@ -7,13 +7,14 @@ from patron.core.clock import FrozenClock
 from patron.core.db import Database
 from patron.referrals.codes import display
 from patron.referrals.service import referral_code
+from tests.integration.conftest import load_program, send
 from tests.integration.test_cli import (  # noqa: F401  (fixtures)
     Run,
     database,
     member_id,
     patron,
 )
-from tests.integration.test_referrals import buy, load_program, program, send, signup
+from tests.integration.test_referrals import buy, program, signup
 
 
 def test_member_show_prints_code_and_referrals(

@@ -13,11 +13,10 @@ from sqlalchemy import select
 from patron.core.clock import FrozenClock
 from patron.core.db import Database
 from patron.events.ingest import ingest
-from patron.events.schemas import BatchResult, EventResult
 from patron.members.models import Member
 from patron.rewards.models import Redemption, Reward
 from patron.stamps.models import Stamp, StampCard
-from tests.integration.conftest import CAFE, load_program
+from tests.integration.conftest import CAFE, load_program, one, send
 
 FREE_COFFEE = {
     "id": "free-coffee",
@@ -72,17 +71,6 @@ def refund(ext: str, of: str, **extra: Any) -> dict[str, Any]:
         "refund_of": of,
         **extra,
     }
-
-
-def send(database: Database, *rows: dict[str, Any]) -> BatchResult:
-    with database.unit_of_work() as session:
-        return ingest(session, list(rows))
-
-
-def one(database: Database, row: dict[str, Any]) -> EventResult:
-    result = send(database, row).results[0]
-    assert result.status == "accepted", result.error
-    return result
 
 
 def cards(database: Database) -> list[tuple[str, int, int, int | None]]:

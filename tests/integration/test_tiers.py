@@ -13,12 +13,10 @@ from sqlalchemy import select
 from patron.core.clock import FrozenClock
 from patron.core.db import Database
 from patron.core.errors import Conflict
-from patron.events.ingest import ingest
-from patron.events.schemas import BatchResult, EventResult
 from patron.members.models import Member
 from patron.tiers.models import MemberTier, OutboxMessage, TierChange
 from patron.tiers.service import review_tiers, tier_history, tier_status
-from tests.integration.conftest import CAFE, load_program
+from tests.integration.conftest import CAFE, load_program, one, send
 
 TIERS: dict[str, Any] = {
     "qualify_on": "spend",
@@ -53,17 +51,6 @@ def buy(ext: str, amount: str, member: str = "alice", **extra: Any) -> dict[str,
         "lines": [line],
         **extra,
     }
-
-
-def send(database: Database, *rows: dict[str, Any]) -> BatchResult:
-    with database.unit_of_work() as session:
-        return ingest(session, list(rows))
-
-
-def one(database: Database, row: dict[str, Any]) -> EventResult:
-    result = send(database, row).results[0]
-    assert result.status == "accepted", result.error
-    return result
 
 
 def tier_of(database: Database, member_id: int) -> str | None:
