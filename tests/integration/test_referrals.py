@@ -345,3 +345,29 @@ def test_the_weekly_limit_holds_for_concurrent_signups(shop: Database) -> None:
         assert list(pool.map(sign_up, range(8))) == ["accepted"] * 8
     states = [r.status for r in referrals(shop)]
     assert sorted(states) == ["pending"] * 2 + ["rejected"] * 6  # max_per_week 2
+
+
+def test_the_jobs_close_referrals_whose_window_passed(shop: Database, clock: FrozenClock) -> None:
+    from patron.program.service import require_program
+    from patron.referrals.service import lapse_referrals
+
+    anna, code = member(shop, "anna")
+    one(shop, signup("s1", "m1", code))
+    clock.advance(days=20)
+    one(shop, signup("s2", "m2", code))
+    clock.advance(days=11)  # s1 is 31 days old (within_days 30), s2 is 11 days old
+
+    def lapse() -> int:
+        with shop.unit_of_work() as session:
+            return lapse_referrals(session, clock.now(), require_program(session)[1])
+
+    assert lapse() == 1
+    assert lapse() == 0  # done once
+    states = [(r.status, r.reason) for r in referrals(shop)]
+    assert states == [
+        ("rejected", "no purchase within 30 days of signing up"),
+        ("pending", None),
+    ]
+    one(shop, buy("p1", "25.00", "m1"))  # too late: the referral stays closed, unpaid
+    assert [r.status for r in referrals(shop)] == ["rejected", "pending"]
+    assert referral_entries(shop, anna) == []

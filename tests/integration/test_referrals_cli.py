@@ -42,3 +42,22 @@ def test_member_show_prints_code_and_referrals(
     assert "No referrals made yet." in theirs
     assert "referral bonus: you joined with" not in theirs  # a coupon, not points
     assert "+200 pts: referral bonus" in out
+
+
+def test_jobs_run_closes_referrals_whose_window_passed(
+    patron: Run,  # noqa: F811
+    database: Database,  # noqa: F811
+    clock: FrozenClock,
+) -> None:
+    load_program(database, program(), clock)
+    patron("member", "create", "--external-id", "anna")
+    anna = member_id(database, "anna")
+    with database.unit_of_work() as session:
+        code = referral_code(session, anna, clock.now())
+    send(database, signup("s1", "dora", code))
+    assert "Referrals: 0 lapsed" in patron("jobs", "run").output
+    clock.advance(days=31)  # the program allows 30 days for the first purchase
+    assert "Referrals: 1 lapsed without a purchase in their window." in patron("jobs", "run").output
+    dora = member_id(database, "dora")
+    out = patron("member", "show", str(anna)).output
+    assert f"member {dora}: rejected: no purchase within 30 days of signing up" in out

@@ -36,6 +36,7 @@ from patron.program.loader import load_program_file
 from patron.program.service import require_program, save_program
 from patron.referrals.demo import refer_some_signups
 from patron.referrals.models import Referral
+from patron.referrals.service import lapse_referrals
 from patron.rewards.birthdays import issue_birthday_rewards
 from patron.rewards.demo import redeem_something, use_birthday_coupons
 from patron.rewards.models import Redemption
@@ -134,6 +135,7 @@ def _run_step(database: Database, events: list[dict[str, Any]], profiles: dict[s
                     redeem_something(session, member_id, available, now, program)
         run_jobs(session, now, program)
         review_tiers(session, now, program)
+        lapse_referrals(session, now, program)
         issue_birthday_rewards(session, now, program)
         use_birthday_coupons(session, now)
         use_stamp_card_coupons(session, now)

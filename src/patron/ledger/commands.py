@@ -1,5 +1,5 @@
 """``patron jobs run``: release pending points, expire what is due, birthday rewards,
-tier reviews."""
+tier reviews, referrals whose window passed."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ console = Console()
 @app.command("run")
 def run() -> None:
     """Run the jobs once (schedule it, e.g. hourly, with cron or a timer)."""
+    from patron.referrals.service import lapse_referrals
     from patron.rewards.birthdays import issue_birthday_rewards
     from patron.tiers.service import review_tiers
 
@@ -27,6 +28,7 @@ def run() -> None:
         report = run_jobs(session, at, found[1] if found else None)
         birthdays = issue_birthday_rewards(session, at, found[1] if found else None)
         tiers = review_tiers(session, at, found[1] if found else None)
+        lapsed = lapse_referrals(session, at, found[1] if found else None)
     console.print(
         f"Released {report.released_lots} lots; expired {report.expired_points} points "
         f"in {report.expired_lots} lots of {report.members_touched} members."
@@ -40,3 +42,4 @@ def run() -> None:
         f"Tier reviews: {tiers.reviewed} reviewed, {tiers.downgraded} moved down, "
         f"{tiers.memberships_ended} paid memberships ended."
     )
+    console.print(f"Referrals: {lapsed} lapsed without a purchase in their window.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,6 +115,33 @@ def member_referrals(
     # the referral that counts: the one not rejected, if any; else the latest attempt
     referred_by = next((r for r in theirs if r.status != "rejected"), theirs[0] if theirs else None)
     return MemberReferrals(code, made, referred_by)
+
+
+def lapse_referrals(session: Session, at: datetime, program: Program | None) -> int:
+    """Reject the pending referrals whose referee bought nothing in ``within_days``
+    (part of ``patron jobs run``); how many.
+
+    A first purchase decides a referral when it is ingested, so a referral still
+    pending after its window can only end this way: its status then says so
+    instead of "pending" forever. (An event for that window that arrives after
+    this job has run finds the referral already closed.)
+    """
+    rules = program.referrals if program is not None else None
+    if rules is None:
+        return 0
+    deadline = at - timedelta(days=rules.within_days)
+    result = session.execute(
+        update(Referral)
+        .where(Referral.status == "pending", Referral.referred_at < deadline)
+        .values(
+            status="rejected",
+            reason=f"no purchase within {rules.within_days} days of signing up",
+            rejected_at=at,
+            updated_at=at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def referral_text(ref: Referral, program: Program | None) -> str:
