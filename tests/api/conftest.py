@@ -1,8 +1,10 @@
-"""API fixtures: the app on the test database, a client, and one key per scope."""
+"""API fixtures: the app on the test database, a client, one key per scope; and
+``problem``, the assertion every bad-input test makes of an error response."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -43,3 +45,14 @@ def pos_headers(database: Database) -> dict[str, str]:
 @pytest.fixture
 def read_headers(database: Database) -> dict[str, str]:
     return _key_headers(database, "read")
+
+
+def problem(response: Any, status: int, field: str | None) -> dict[str, Any]:
+    """Assert ``response`` is an RFC 7807 problem with this status naming this field."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["type"].startswith("https://patron.dev/problems/"), body
+    assert body["status"] == status
+    assert body.get("field") == field, body
+    return body

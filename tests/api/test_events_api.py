@@ -12,6 +12,7 @@ from patron.core.db import Database
 from patron.events.models import Event
 from patron.ledger.models import LedgerEntry, PointLot
 from patron.members.models import Member
+from tests.api.conftest import problem
 from tests.integration.conftest import CAFE, count, load_program
 
 H = dict[str, str]
@@ -51,16 +52,6 @@ def rows(database: Database) -> tuple[int, int, int, int]:
         count(database, PointLot),
         count(database, Member),
     )
-
-
-def problem(response: Any, status: int, field: str | None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["type"].startswith("https://patron.dev/problems/"), body
-    assert body["status"] == status
-    assert body.get("field") == field, body
-    return body
 
 
 def test_purchase_is_scored_with_awards_and_explanations(

@@ -13,6 +13,7 @@ from patron.core.db import Database
 from patron.core.idempotency_models import IdempotencyRecord
 from patron.ledger.models import PointAccount
 from patron.members.models import Member
+from tests.api.conftest import problem
 
 H = dict[str, str]
 ANN = {
@@ -29,14 +30,6 @@ ANN = {
 def count(database: Database, model: Any = Member) -> int:
     with database.unit_of_work() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def problem(response: Any, status: int, field: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["field"] == field, body
-    return body
 
 
 @pytest.fixture

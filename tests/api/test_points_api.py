@@ -11,19 +11,11 @@ from patron.core.clock import FrozenClock
 from patron.core.db import Database
 from patron.core.idempotency_models import IdempotencyRecord
 from patron.ledger.models import LedgerEntry, LotAllocation, PointAccount, PointLot
+from tests.api.conftest import problem
 from tests.integration.conftest import CAFE, count, load_program
 
 H = dict[str, str]
 HUGE = 99999999999999999999
-
-
-def problem(response: Any, status: int, field: str | None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["type"].startswith("https://patron.dev/problems/"), body
-    assert body.get("field") == field, body
-    return body
 
 
 def rows(database: Database) -> tuple[int, int, int, int]:

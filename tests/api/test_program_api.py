@@ -16,20 +16,12 @@ from patron.events.models import Event
 from patron.ledger.models import LedgerEntry, PointLot, RuleBudget, RuleUsage
 from patron.members.models import Member
 from patron.program.models import ProgramVersion
+from tests.api.conftest import problem
 from tests.integration.conftest import CAFE, count, load_program
 
 H = dict[str, str]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "program.yaml"
 YAML = {"Content-Type": "application/yaml"}
-
-
-def problem(response: Any, status: int, field: str | None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["type"].startswith("https://patron.dev/problems/"), body
-    assert body.get("field") == field, body
-    return body
 
 
 def versions(database: Database) -> int:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from patron.core.clock import FrozenClock
 from patron.core.db import Database
-from tests.api.test_points_api import problem
+from tests.api.conftest import problem
 from tests.integration.conftest import load_program
 from tests.integration.test_referrals import buy, program, signup
 

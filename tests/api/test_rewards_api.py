@@ -13,7 +13,7 @@ from patron.core.idempotency_models import IdempotencyRecord
 from patron.ledger.models import LedgerEntry
 from patron.rewards import codes
 from patron.rewards.models import Redemption
-from tests.api.test_points_api import problem
+from tests.api.conftest import problem
 from tests.integration.conftest import count
 from tests.integration.rewards_program import PROGRAM, balance, enrol, load_rewards_program
 

@@ -12,7 +12,7 @@ from patron.access.models import ApiKey
 from patron.access.service import create_api_key
 from patron.core.clock import FrozenClock
 from patron.core.db import Database
-from tests.api.test_points_api import problem
+from tests.api.conftest import problem
 from tests.integration.conftest import CAFE, load_program
 from tests.integration.test_tiers import buy, program
 
