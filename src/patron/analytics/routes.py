@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Query
@@ -22,9 +22,7 @@ from patron.analytics.periods import ActivityRules, Period
 from patron.analytics.rfm import SEGMENTS
 from patron.analytics.schemas import (
     CohortsOut,
-    CustomerValueOut,
     EconomicsOut,
-    FittedModelOut,
     LifecycleOut,
     LifetimeValueOut,
     LoyaltyOut,
@@ -188,12 +186,7 @@ def lifetime_value(
     """Customer lifetime value from the program's purchases: a BG/NBD (or Pareto/NBD)
     purchase model and the Gamma-Gamma spend model, fitted by maximum likelihood, and
     P(alive), expected purchases and discounted CLV per customer."""
-    from patron.analytics.lifetime_value import (
-        PARAMETER_NAMES,
-        SPEND_PARAMETERS,
-        fit_value,
-        program_transactions,
-    )
+    from patron.analytics.lifetime_value import fit_value, program_transactions
 
     with caller.db.unit_of_work() as session:
         columns, currency, today = program_transactions(session)
@@ -207,46 +200,6 @@ def lifetime_value(
         discount_rate=float(discount_rate),
         source_field="calibration_end",
     )
-    value, customers = fit.value, fit.summary.customer
-
-    def fitted(names: tuple[str, ...], m: Any) -> FittedModelOut:
-        params = dict(zip(names, (float(v) for v in m.params), strict=True))
-        return FittedModelOut(
-            params=params,
-            log_likelihood=float(m.log_likelihood),
-            customers_fitted=float(m.n_customers),
-            converged=bool(m.converged),
-        )
-
-    def amount(x: float) -> Decimal | None:
-        return None if not np.isfinite(x) else Decimal(repr(float(x))).quantize(unit)
-
-    unit = money(1, currency)
-    finite = value.clv[np.isfinite(value.clv)]
-    best = np.argsort(-np.nan_to_num(value.clv, nan=-np.inf), kind="stable")[:top]
-    return LifetimeValueOut(
-        currency=currency,
-        calibration_end=end,
-        freq=freq,
-        model=model,
-        customers=int(customers.size),
-        purchase_model=fitted(PARAMETER_NAMES[model], fit.purchases),
-        spend_model=fitted(SPEND_PARAMETERS, fit.spend),
-        repeat_buyers_without_spend=fit.zero_spend,
-        horizon_months=horizon,
-        discount_rate=float(discount_rate),
-        mean_probability_alive=float(value.probability_alive.mean()) if customers.size else None,
-        expected_purchases=float(value.expected_purchases.sum()),
-        clv_total=amount(float(finite.sum())) or unit * 0,
-        clv_mean=amount(float(finite.mean())) if finite.size else None,
-        top=[
-            CustomerValueOut(
-                member_id=int(customers[i]),
-                probability_alive=float(value.probability_alive[i]),
-                expected_purchases=float(value.expected_purchases[i]),
-                expected_spend=amount(float(value.expected_spend[i])),
-                clv=amount(float(value.clv[i])),
-            )
-            for i in best.tolist()
-        ],
+    return LifetimeValueOut.of(
+        fit, currency, end, model=model, horizon=horizon, discount_rate=discount_rate, top=top
     )
