@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -10,10 +11,13 @@ from sqlalchemy import func, select
 
 from patron.core.clock import FrozenClock
 from patron.core.db import Database
+from patron.demo.build import DemoSummary
 from patron.events.ingest import ingest
 from patron.events.schemas import BatchResult, EventResult
 from patron.program.loader import program_from_dict
 from patron.program.service import save_program
+
+DEMO_END = datetime(2026, 11, 1, tzinfo=UTC)
 
 CAFE: dict[str, Any] = {
     "name": "Test Café",
@@ -72,3 +76,12 @@ def one(database: Database, row: dict[str, Any]) -> EventResult:
     result = send(database, row).results[0]
     assert result.status == "accepted", result.error
     return result
+
+
+def build_small_demo(database: Database) -> DemoSummary:
+    """The demo shop the demo tests read: 120 members, seed 5, up to 2026-11-01."""
+    from rich.console import Console
+
+    from patron.demo.build import build_demo
+
+    return build_demo(database, members=120, seed=5, console=Console(quiet=True), end=DEMO_END)

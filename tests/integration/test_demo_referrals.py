@@ -3,26 +3,17 @@ every rewarded referral paid on both sides."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from rich.console import Console
 from sqlalchemy import select
 
 from patron.core.db import Database
-from patron.demo.build import build_demo
 from patron.ledger.models import LedgerEntry
 from patron.referrals.models import Referral
 from patron.rewards.models import Redemption
+from tests.integration.conftest import build_small_demo
 
 
 def test_the_demo_shows_referrals(database: Database) -> None:
-    summary = build_demo(
-        database,
-        members=120,
-        seed=5,
-        console=Console(quiet=True),
-        end=datetime(2026, 11, 1, tzinfo=UTC),
-    )
+    summary = build_small_demo(database)
     with database.unit_of_work() as session:
         referrals = list(session.scalars(select(Referral)))
         statuses = {r.status for r in referrals}

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from rich.console import Console
 from sqlalchemy import func, select
 
 from patron.core.db import Database
-from patron.demo.build import build_demo
 from patron.ledger.models import LedgerEntry, PointAccount
 from patron.rewards.models import Redemption, Reward
+from tests.integration.conftest import build_small_demo
 
 
 def test_the_demo_uses_the_rewards_catalogue(database: Database) -> None:
-    build_demo(
-        database,
-        members=120,
-        seed=5,
-        console=Console(quiet=True),
-        end=datetime(2026, 11, 1, tzinfo=UTC),
-    )
+    build_small_demo(database)
     with database.unit_of_work() as session:
         states = dict(
             session.execute(

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from rich.console import Console
 from sqlalchemy import func, select
 
 from patron.core.db import Database
-from patron.demo.build import build_demo
 from patron.rewards.models import Redemption
 from patron.stamps.models import Stamp, StampCard
+from tests.integration.conftest import build_small_demo
 
 
 def test_the_demo_fills_stamp_cards(database: Database) -> None:
-    build_demo(
-        database,
-        members=120,
-        seed=5,
-        console=Console(quiet=True),
-        end=datetime(2026, 11, 1, tzinfo=UTC),
-    )
+    build_small_demo(database)
     with database.unit_of_work() as session:
         cards = dict(
             session.execute(select(StampCard.status, func.count()).group_by(StampCard.status)).all()

@@ -17,16 +17,21 @@ from tests.integration.test_cli import (  # noqa: F401  (fixtures)
 from tests.integration.test_referrals import buy, program, signup
 
 
+def referrer(patron: Run, database: Database, clock: FrozenClock) -> tuple[int, str]:  # noqa: F811
+    """The referral program loaded, and anna created through the CLI with her code."""
+    load_program(database, program(), clock)
+    patron("member", "create", "--external-id", "anna")
+    anna = member_id(database, "anna")
+    with database.unit_of_work() as session:
+        return anna, referral_code(session, anna, clock.now())
+
+
 def test_member_show_prints_code_and_referrals(
     patron: Run,  # noqa: F811
     database: Database,  # noqa: F811
     clock: FrozenClock,
 ) -> None:
-    load_program(database, program(), clock)
-    patron("member", "create", "--external-id", "anna")
-    anna = member_id(database, "anna")
-    with database.unit_of_work() as session:
-        code = referral_code(session, anna, clock.now())
+    anna, code = referrer(patron, database, clock)
     send(database, signup("s1", "bob", code), signup("s2", "carl", code))
     send(database, buy("o1", "25.00", "bob"), buy("o2", "5.00", "carl"))
     out = patron("member", "show", str(anna)).output
@@ -49,11 +54,7 @@ def test_jobs_run_closes_referrals_whose_window_passed(
     database: Database,  # noqa: F811
     clock: FrozenClock,
 ) -> None:
-    load_program(database, program(), clock)
-    patron("member", "create", "--external-id", "anna")
-    anna = member_id(database, "anna")
-    with database.unit_of_work() as session:
-        code = referral_code(session, anna, clock.now())
+    anna, code = referrer(patron, database, clock)
     send(database, signup("s1", "dora", code))
     assert "Referrals: 0 lapsed" in patron("jobs", "run").output
     clock.advance(days=31)  # the program allows 30 days for the first purchase
