@@ -126,15 +126,11 @@ class BatchState:
         pers = {r.cap.per for r in capped if r.cap is not None}
         # Exactly the (member, rule, period) triples the batch can touch: separate IN
         # lists per column would make the database probe their whole product.
-        wanted = sorted(
-            {
-                (row.member_id, rule.id, keys[rule.cap.per])
-                for row in rows
-                for keys in ({per: period_key(per, row.occurred_at, tz) for per in pers},)
-                for rule in capped
-                if rule.cap is not None
-            }
-        )
+        triples: set[tuple[int, str, str]] = set()
+        for row in rows:
+            keys = {per: period_key(per, row.occurred_at, tz) for per in pers}
+            triples.update((row.member_id, r.id, keys[r.cap.per]) for r in capped if r.cap)
+        wanted = sorted(triples)
         for member_id, rule_id, key, points in _stored_usage(session, wanted):
             self.usage[member_id][(rule_id, key)] = points
             self.usage_stored.add((member_id, rule_id, key))

@@ -117,11 +117,12 @@ class EventResult(BaseModel):
 def blank_result(index: int) -> EventResult:
     """A result for row ``index``, to be filled in by the engine (no validation).
 
-    Every field is passed explicitly: for a field it has to fill in from a
-    ``default_factory``, pydantic's ``model_construct`` inspects the factory's
-    signature each time (pydantic 2.14), which costs more than scoring the event.
+    A shallow copy of one template with fresh lists, not ``model_construct``: for
+    each field it fills from a ``default_factory``, pydantic 2.14's
+    ``model_construct`` inspects the factory's signature, every time, which cost
+    more than scoring the event.
     """
-    result = copy(_BLANK)  # a shallow copy: much cheaper than building one
+    result = copy(_BLANK)
     for name, make in _MADE_FRESH:
         setattr(result, name, make())  # lists of its own
     result.index = index
