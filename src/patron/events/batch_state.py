@@ -5,6 +5,7 @@ the batch is scored, saved in bulk.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, text, tuple_, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from patron.core.bulk import insert_rows
@@ -29,10 +30,6 @@ from patron.rules.types import AwardPoints
 
 if TYPE_CHECKING:
     from patron.events.ingest import MemberState, Row
-
-
-# (member, rule, period) triples per usage query: 3 parameters each, under SQLite's 32,766.
-USAGE_CHUNK = 5000
 
 
 @dataclass
@@ -53,30 +50,30 @@ class BudgetContention(Exception):
 def _stored_usage(session: Session, wanted: list[tuple[int, str, str]]) -> Iterable[Any]:
     """(member, rule, period, points) of the stored usage among ``wanted`` triples.
 
-    PostgreSQL joins them as arrays (a row-value IN list is planned as an OR of
-    thousands of conditions); SQLite probes the primary key once per triple.
+    The triples travel as one parameter (arrays on PostgreSQL, a JSON array on
+    SQLite) and are joined to the primary key: a row-value IN list would be
+    planned as an OR of thousands of conditions on PostgreSQL, and compiling
+    its thousands of parameters cost more than the query on SQLite.
     """
     if session.get_bind().dialect.name == "postgresql":
         return session.execute(
             _USAGE_BY_ARRAYS,
             {"m": [w[0] for w in wanted], "r": [w[1] for w in wanted], "k": [w[2] for w in wanted]},
         )
-    columns = (RuleUsage.member_id, RuleUsage.rule_id, RuleUsage.period_key)
-    return [
-        row
-        for start in range(0, len(wanted), USAGE_CHUNK)
-        for row in session.execute(
-            select(*columns, RuleUsage.points).where(
-                tuple_(*columns).in_(wanted[start : start + USAGE_CHUNK])
-            )
-        )
-    ]
+    return session.execute(_USAGE_BY_JSON, {"w": json.dumps(wanted)})
 
 
 _USAGE_BY_ARRAYS = text(
     "SELECT u.member_id, u.rule_id, u.period_key, u.points FROM rule_usage AS u "
     "JOIN unnest(CAST(:m AS bigint[]), CAST(:r AS text[]), CAST(:k AS text[])) AS w(m, r, k) "
     "ON u.rule_id = w.r AND u.member_id = w.m AND u.period_key = w.k"
+)
+# CROSS JOIN keeps the wanted triples as the outer loop: one primary-key probe each.
+_USAGE_BY_JSON = text(
+    "SELECT u.member_id, u.rule_id, u.period_key, u.points FROM json_each(:w) AS w "
+    "CROSS JOIN rule_usage AS u ON u.rule_id = json_extract(w.value, '$[1]') "
+    "AND u.member_id = json_extract(w.value, '$[0]') "
+    "AND u.period_key = json_extract(w.value, '$[2]')"
 )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from patron.core.bulk import insert_rows, update_rows
+from patron.core.bulk import insert_rows, pipelined, update_rows
 from patron.core.clock import now
 from patron.core.db import table_of
 from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
@@ -440,10 +440,11 @@ class _Batch:
             if row.earning is not None:
                 row.earning.event_id = event_id
                 earnings.append(row.earning)
-        insert_rows(self.session, EVENTS, [self._event_row(r) for r in rows])
-        post_earnings(self.session, earnings, self.accounts, self.at, entry_ids=ids[ENTRIES])
-        self.state.save(self.session)
-        self._save_members()
+        with pipelined(self.session, len(rows)):
+            insert_rows(self.session, EVENTS, [self._event_row(r) for r in rows])
+            post_earnings(self.session, earnings, self.accounts, self.at, entry_ids=ids[ENTRIES])
+            self.state.save(self.session)
+            self._save_members()
         if self.tiers is not None:
             self.tiers.save(self.session, self.members, self.at)
         if self.stamps is not None:

@@ -1,0 +1,93 @@
+"""The bulk writes of the ingest hot path, on both backends and every route
+they take: a few rows, a pipelined block, COPY; and their errors, which must
+reach callers as SQLAlchemy's exceptions (the API turns IntegrityError into 409)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from patron.core.bulk import COPY_THRESHOLD, PIPELINE_LIMIT, insert_rows, pipelined, update_rows
+from patron.core.db import Database, table_of
+from patron.members.models import Member
+
+MEMBERS = table_of(Member)
+AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+
+def _members(first: int, count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": i,
+            "external_id": f"m{i}",
+            "status": "active",
+            "consents": {"email": True},
+            "attributes": {"city": "Leeds", "n": i},
+            "enrolled_at": AT,
+            "updated_at": AT,
+            "purchase_count": 0,
+        }
+        for i in range(first, first + count)
+    ]
+
+
+def _stored(database: Database) -> dict[int, tuple[Any, ...]]:
+    with database.unit_of_work() as session:
+        return {
+            m.id: (m.external_id, m.attributes, m.enrolled_at, m.purchase_count)
+            for m in session.scalars(select(Member))
+        }
+
+
+@pytest.mark.parametrize("count", [1, COPY_THRESHOLD + 5], ids=["executemany", "copy"])
+def test_inserted_rows_read_back_as_written(database: Database, count: int) -> None:
+    with database.unit_of_work() as session:
+        insert_rows(session, MEMBERS, _members(1, count))
+    stored = _stored(database)
+    assert sorted(stored) == list(range(1, count + 1))
+    assert stored[1] == ("m1", {"city": "Leeds", "n": 1}, AT, 0)
+
+
+def test_writes_in_a_pipelined_block_all_land(database: Database) -> None:
+    with database.unit_of_work() as session:
+        insert_rows(session, MEMBERS, _members(1, 3))
+    with database.unit_of_work() as session, pipelined(session, events=3):
+        insert_rows(session, MEMBERS, _members(4, COPY_THRESHOLD + 1))  # no COPY in a pipeline
+        update_rows(
+            session,
+            MEMBERS,
+            "id",
+            [{"id": 2, "purchase_count": 7, "last_activity_at": AT}],
+        )
+    stored = _stored(database)
+    assert len(stored) == COPY_THRESHOLD + 4
+    assert stored[2][3] == 7
+    assert stored[COPY_THRESHOLD + 4][0] == f"m{COPY_THRESHOLD + 4}"
+
+
+@pytest.mark.parametrize("events", [1, PIPELINE_LIMIT + 1], ids=["pipelined", "not-pipelined"])
+def test_a_duplicate_key_is_an_integrity_error_and_nothing_lands(
+    database: Database, events: int
+) -> None:
+    with database.unit_of_work() as session:
+        insert_rows(session, MEMBERS, _members(1, 1))
+    with (
+        pytest.raises(IntegrityError),
+        database.unit_of_work() as session,
+        pipelined(session, events=events),
+    ):
+        insert_rows(session, MEMBERS, _members(2, 1))
+        insert_rows(session, MEMBERS, _members(1, 1))  # id 1 is taken
+    assert sorted(_stored(database)) == [1]  # the transaction was rolled back whole
+
+
+def test_a_duplicate_key_in_a_copy_is_an_integrity_error(database: Database) -> None:
+    with database.unit_of_work() as session:
+        insert_rows(session, MEMBERS, _members(COPY_THRESHOLD, 1))
+    with pytest.raises(IntegrityError), database.unit_of_work() as session:
+        insert_rows(session, MEMBERS, _members(1, COPY_THRESHOLD + 1))
+    assert sorted(_stored(database)) == [COPY_THRESHOLD]
