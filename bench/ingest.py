@@ -9,8 +9,10 @@ machine:
    of exactly the rows the engine wrote (events, ledger entries, lots) into
    the same tables of the same database, with the same batch size;
 2. HTTP ``POST /v1/events`` with several concurrent clients against
-   ``patron serve`` on PostgreSQL: throughput and p50/p99 latency, beside
-   ``GET /health`` through the same server and clients (the cost of HTTP alone).
+   ``patron serve`` on PostgreSQL, in a shop that already has a history
+   (``--history`` purchases imported first): throughput and p50/p99 latency,
+   beside ``GET /health`` through the same server and clients (the cost of
+   HTTP alone).
 
 Run:  .venv/bin/python bench/ingest.py [--events 50000] [--http-events 10000]
 PostgreSQL: PATRON_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres);
@@ -225,9 +227,13 @@ async def _load(
     return time.perf_counter() - started, latencies
 
 
-def bench_http(url: str, n: int, clients: int, workers: int, members: int) -> None:
+def bench_http(url: str, n: int, clients: int, workers: int, members: int, history: int) -> None:
     database = Database(url)
     prepare(database, members)
+    # A shop with a past, as a server meets it: ``history`` purchases imported first
+    # (the import leaves the planner statistics of the loaded tables, see
+    # Database.refresh_statistics).
+    engine_import(database, make_events(history, members, seed=3, end=datetime.now(UTC)))
     with database.unit_of_work() as session:
         _, key = create_api_key(session, "bench", ["pos"])
     database.dispose()
@@ -300,6 +306,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--members", type=int, default=5_000)
     parser.add_argument("--http-events", type=int, default=10_000)
+    parser.add_argument(
+        "--history", type=int, default=20_000, help="purchases imported before the HTTP run"
+    )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip", default="", help="comma list of sqlite,postgres,http")
@@ -324,7 +333,9 @@ def main() -> None:
     if "http" not in skip:
         url, drop = postgres_database()
         try:
-            bench_http(url, args.http_events, args.clients, args.workers, args.members)
+            bench_http(
+                url, args.http_events, args.clients, args.workers, args.members, args.history
+            )
         finally:
             drop()
 

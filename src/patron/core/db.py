@@ -155,6 +155,22 @@ class Database:
         finally:
             session.close()
 
+    def refresh_statistics(self) -> None:
+        """``ANALYZE`` after a bulk load (PostgreSQL only).
+
+        Until autovacuum's first pass (up to a minute after a load), a table
+        filled by COPY has no statistics and the planner falls back on default
+        selectivities: the tier measure of four members then scanned every
+        purchase of the year through the (type, occurred_at) index, 7.5 ms
+        instead of 0.1 ms, and more with every batch. PostgreSQL's own advice
+        after a bulk load is to ANALYZE; it samples a fixed number of rows per table.
+        """
+        if not self.is_postgres:
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -113,6 +113,8 @@ def import_file(
                     report.rejected += 1
                     err = res.error or {}
                     report.errors.append((n, err.get("field"), err.get("detail", "rejected")))
+        if done == 0:  # the planner's first sight of the loaded tables (see refresh_statistics)
+            database.refresh_statistics()
         done += len(batch)
         batch.clear()
         if on_progress:
@@ -124,5 +126,6 @@ def import_file(
             flush()
     if batch:
         flush()
+    database.refresh_statistics()
     report.seconds = time.perf_counter() - started
     return report
