@@ -25,7 +25,7 @@ from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
 from patron.core.ids import reserve_ids_for
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
-from patron.events.schemas import AwardOut, BatchResult, EventIn, EventResult, blank_result
+from patron.events.schemas import AwardOut, BatchResult, EventIn, Outcome
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
 from patron.ledger.posting import ENTRIES, Earning, load_accounts, post_earnings
 from patron.ledger.schemas import MAX_POINTS
@@ -91,12 +91,12 @@ class _Batch:
     ) -> None:
         self.session, self.program, self.version, self.at = session, program, version, at
         self.lock_budgets = lock_budgets
-        self.results: list[EventResult] = []
+        self.results: list[Outcome] = []
         self.rows: list[Row] = []
 
     # -- the pipeline -------------------------------------------------------
     def run(self, raw_rows: Sequence[Any]) -> BatchResult:
-        self.results = [blank_result(i) for i in range(len(raw_rows))]
+        self.results = [Outcome(i) for i in range(len(raw_rows))]
         parsed = self._parse(raw_rows)
         fresh = self._drop_duplicates(parsed)
         self._resolve_members(fresh)
@@ -108,7 +108,7 @@ class _Batch:
             accepted=accepted,
             duplicates=dupes,
             rejected=len(self.results) - accepted - dupes,
-            results=self.results,
+            results=[outcome.result() for outcome in self.results],
         )
 
     def _reject(self, index: int, error: PatronError) -> None:
