@@ -68,15 +68,15 @@ def check_shape(event: EventIn, currency: str, at: datetime) -> None:
     if event.type == "purchase":
         if event.amount is None and not event.lines:
             raise InvalidInput("a purchase needs an amount or lines", field="amount")
+        total = 0
         for i, line in enumerate(event.lines):
             if line.unit_price is None:
                 raise InvalidInput(
                     "unit_price is required on a purchase line", field=f"lines[{i}].unit_price"
                 )
-            to_minor(line.unit_price, currency, field=f"lines[{i}].unit_price")
-        total = sum(
-            line.quantity * to_minor(line.unit_price or 0, currency) for line in event.lines
-        )
+            total += line.quantity * to_minor(
+                line.unit_price, currency, field=f"lines[{i}].unit_price"
+            )
         if total > MAX_AMOUNT:
             raise InvalidInput("the lines add up to more than Patron stores", field="lines")
         if event.amount is not None and to_minor(event.amount, currency) > MAX_AMOUNT:
