@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -137,19 +137,10 @@ class Outcome:
     occurred_at: datetime | None = None
 
     def result(self) -> EventResult:
-        return EventResult.model_construct(
-            index=self.index,
-            external_id=self.external_id,
-            status=self.status,
-            event_id=self.event_id,
-            member_id=self.member_id,
-            program_version=self.program_version,
-            points=self.points,
-            awards=self.awards,
-            stamp_cards=self.stamp_cards,
-            error=self.error,
-            occurred_at=self.occurred_at,
-        )
+        return EventResult.model_construct(**{name: getattr(self, name) for name in _OUTCOME})
+
+
+_OUTCOME = [f.name for f in fields(Outcome)]
 
 
 class BatchResult(BaseModel):
