@@ -22,7 +22,7 @@ import asyncio
 from starlette.concurrency import run_in_threadpool
 
 from patron.core.db import Database
-from patron.events.ingest import ingest
+from patron.events.ingest import ingest_outcomes
 from patron.events.schemas import EventIn, EventResult
 
 MAX_BATCH = 500  # bounds one transaction's size and the latency of the last in it
@@ -74,4 +74,4 @@ class EventBatcher:
 
     def _ingest(self, events: list[EventIn]) -> list[EventResult]:
         with self.database.unit_of_work() as session:
-            return ingest(session, events).results
+            return [outcome.result() for outcome in ingest_outcomes(session, events)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from patron.core.db import Database
-from patron.events.ingest import ingest
+from patron.events.ingest import ingest_outcomes
 
 JSON_COLUMNS = ("lines", "attributes")
 INT_COLUMNS = ("member_id",)
@@ -102,8 +102,8 @@ def import_file(
                 report.errors.append((n, "body", str(r)))
         if good:
             with database.unit_of_work() as session:
-                result = ingest(session, [r for _, r in good])
-            for (n, _), res in zip(good, result.results, strict=True):
+                outcomes = ingest_outcomes(session, [r for _, r in good])
+            for (n, _), res in zip(good, outcomes, strict=True):
                 if res.status == "accepted":
                     report.accepted += 1
                     report.points += res.points

@@ -25,7 +25,7 @@ from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
 from patron.core.ids import reserve_ids_for
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
-from patron.events.schemas import AwardOut, BatchResult, EventIn, Outcome
+from patron.events.schemas import Award, AwardOut, BatchResult, EventIn, Outcome
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
 from patron.ledger.posting import ENTRIES, Earning, load_accounts, post_earnings
 from patron.ledger.schemas import MAX_POINTS
@@ -63,7 +63,7 @@ class Row:
     occurred_at: datetime
     member_id: int = 0
     facts: EventFacts | None = None
-    awards: list[AwardOut] = field(default_factory=list)
+    awards: Sequence[Award] = field(default_factory=list)
     earning: Earning | None = None
     refund: dict[str, Any] | None = None
     event_id: int | None = None
@@ -72,6 +72,14 @@ class Row:
 
 def ingest(session: Session, raw_rows: Sequence[Any], *, at: datetime | None = None) -> BatchResult:
     """Ingest ``raw_rows`` (dicts or EventIn); returns one result per row, in order."""
+    return BatchResult.of(ingest_outcomes(session, raw_rows, at=at))
+
+
+def ingest_outcomes(
+    session: Session, raw_rows: Sequence[Any], *, at: datetime | None = None
+) -> list[Outcome]:
+    """:func:`ingest` for callers that read a few fields of each result (the importer):
+    plain outcomes, with no response model built for each row."""
     at = at or now()
     version, program = require_program(session)
     try:
@@ -95,21 +103,14 @@ class _Batch:
         self.rows: list[Row] = []
 
     # -- the pipeline -------------------------------------------------------
-    def run(self, raw_rows: Sequence[Any]) -> BatchResult:
+    def run(self, raw_rows: Sequence[Any]) -> list[Outcome]:
         self.results = [Outcome(i) for i in range(len(raw_rows))]
         parsed = self._parse(raw_rows)
         fresh = self._drop_duplicates(parsed)
         self._resolve_members(fresh)
         self._score(fresh)
         self._write()
-        accepted = sum(r.status == "accepted" for r in self.results)
-        dupes = sum(r.status == "duplicate" for r in self.results)
-        return BatchResult(
-            accepted=accepted,
-            duplicates=dupes,
-            rejected=len(self.results) - accepted - dupes,
-            results=[outcome.result() for outcome in self.results],
-        )
+        return self.results
 
     def _reject(self, index: int, error: PatronError) -> None:
         result = self.results[index]
@@ -387,11 +388,7 @@ class _Batch:
             )
         for award in awards:
             self.state.record_award(member.id, award)
-            row.awards.append(
-                AwardOut.model_construct(  # values are the engine's own: no checks
-                    rule_id=award.rule_id, points=award.points, explanation=award.explanation
-                )
-            )
+        row.awards = awards  # AwardOut only if a response is built (Outcome.result)
         row.points = total
         if awards:
             # One entry and one lot per event; the awards it is made of travel with it.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -96,6 +97,17 @@ class AwardOut(BaseModel):
     explanation: str
 
 
+class Award(Protocol):
+    """What a result needs of an award: AwardOut, or the engine's AwardPoints."""
+
+    @property
+    def rule_id(self) -> str | None: ...
+    @property
+    def points(self) -> int: ...
+    @property
+    def explanation(self) -> str: ...
+
+
 class EventResult(BaseModel):
     """What happened to one event. ``status`` is accepted, duplicate or rejected."""
 
@@ -131,13 +143,23 @@ class Outcome:
     member_id: int | None = None
     program_version: int | None = None
     points: int = 0
-    awards: list[AwardOut] = field(default_factory=list)
+    # The engine's own awards (AwardPoints) or stored ones; AwardOut only in result().
+    awards: Sequence[Award] = field(default_factory=list)
     stamp_cards: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
     occurred_at: datetime | None = None
 
     def result(self) -> EventResult:
-        return EventResult.model_construct(**{name: getattr(self, name) for name in _OUTCOME})
+        values = {name: getattr(self, name) for name in _OUTCOME}
+        values["awards"] = [
+            a
+            if isinstance(a, AwardOut)
+            else AwardOut.model_construct(  # the engine's own values: no checks
+                rule_id=a.rule_id, points=a.points, explanation=a.explanation
+            )
+            for a in self.awards
+        ]
+        return EventResult.model_construct(**values)
 
 
 _OUTCOME = [f.name for f in fields(Outcome)]
@@ -148,3 +170,14 @@ class BatchResult(BaseModel):
     duplicates: int
     rejected: int
     results: list[EventResult]
+
+    @classmethod
+    def of(cls, outcomes: list[Outcome]) -> BatchResult:
+        accepted = sum(o.status == "accepted" for o in outcomes)
+        dupes = sum(o.status == "duplicate" for o in outcomes)
+        return cls.model_construct(
+            accepted=accepted,
+            duplicates=dupes,
+            rejected=len(outcomes) - accepted - dupes,
+            results=[o.result() for o in outcomes],
+        )
