@@ -95,16 +95,24 @@ class KeyVerifier:
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
+    def remembered(self, presented: str | None) -> Principal | None:
+        """The key's principal if it was verified less than ``ttl`` seconds ago:
+        no database needed (the API answers such requests without a thread hop)."""
+        if not presented:
+            return None
+        with self._lock:
+            hit = self._cache.get(_hash(presented))
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
     def verify(self, session: Session, presented: str | None) -> Principal:
         if not presented:
             raise Unauthorized(
                 "send an API key as 'Authorization: Bearer <key>'", field="Authorization"
             )
+        hit = self.remembered(presented)
+        if hit is not None:
+            return hit
         digest = _hash(presented)
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
         parts = presented.split("_")
         if len(parts) < 3 or parts[0] != "ptr":
             raise Unauthorized("malformed API key", field="Authorization")

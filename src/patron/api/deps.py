@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from patron.access.service import KeyVerifier, Principal
 from patron.core.db import Database
@@ -19,7 +20,9 @@ class Caller:
     principal: Principal
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+    # hop per request for one attribute read.
     db: Database = request.app.state.database
     return db
 
@@ -32,18 +35,29 @@ def _bearer(authorization: str | None, x_api_key: str | None) -> str | None:
     return authorization
 
 
-def require(scope: str) -> Callable[..., Caller]:
-    """Dependency: a valid API key with ``scope`` (admin implies every scope)."""
+def _verify(verifier: KeyVerifier, db: Database, presented: str | None) -> Principal:
+    with db.sessions() as session:
+        return verifier.verify(session, presented)
 
-    def dependency(
+
+def require(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """Dependency: a valid API key with ``scope`` (admin implies every scope).
+
+    A key verified in the last few seconds is answered from the verifier's memory
+    on the event loop; only a look-up in the database goes to the thread pool.
+    """
+
+    async def dependency(
         request: Request,
         db: Database = Depends(get_database),
         authorization: str | None = Header(default=None),
         x_api_key: str | None = Header(default=None),
     ) -> Caller:
         verifier: KeyVerifier = request.app.state.key_verifier
-        with db.sessions() as session:
-            principal = verifier.verify(session, _bearer(authorization, x_api_key))
+        presented = _bearer(authorization, x_api_key)
+        principal = verifier.remembered(presented)
+        if principal is None:
+            principal = await run_in_threadpool(_verify, verifier, db, presented)
         principal.require(scope)
         return Caller(db=db, principal=principal)
 

@@ -23,6 +23,7 @@ from patron.core.clock import now
 from patron.core.db import table_of
 from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
 from patron.core.ids import reserve_ids_for
+from patron.core.sets import among
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
 from patron.events.schemas import Award, AwardOut, BatchResult, EventIn, Outcome
@@ -148,7 +149,11 @@ class _Batch:
                         Event.points,
                         Event.program_version,
                         Event.occurred_at,
-                    ).where(Event.external_id.in_({row.event.external_id for row in rows}))
+                    ).where(
+                        among(
+                            self.session, Event.external_id, {row.event.external_id for row in rows}
+                        )
+                    )
                 )
             }
             if rows
@@ -239,8 +244,8 @@ class _Batch:
         )
         # Two indexed look-ups (an OR of both would scan the table on SQLite); none if empty.
         by_pk: dict[int, Any] = {}
-        wanted = [Member.id.in_(by_id)] if by_id else []
-        wanted += [Member.external_id.in_(by_ext)] if by_ext else []
+        wanted = [among(self.session, Member.id, by_id)] if by_id else []
+        wanted += [among(self.session, Member.external_id, by_ext)] if by_ext else []
         for condition in wanted:
             for m in self.session.execute(select(*columns).where(condition)):
                 by_pk[m.id] = m

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from patron.core.bulk import insert_rows, update_rows
 from patron.core.db import table_of
 from patron.core.ids import reserve_ids
+from patron.core.sets import among
 from patron.ledger.models import LedgerEntry, PointAccount, PointLot
 
 ENTRIES = table_of(LedgerEntry)
@@ -57,7 +58,7 @@ def load_accounts(session: Session, member_ids: Sequence[int]) -> dict[int, Acco
     """
     rows = session.execute(
         select(PointAccount.member_id, PointAccount.balance, PointAccount.debt)
-        .where(PointAccount.member_id.in_(sorted(set(member_ids))))
+        .where(among(session, PointAccount.member_id, sorted(set(member_ids))))
         .order_by(PointAccount.member_id)
         .with_for_update()
     )

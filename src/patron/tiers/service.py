@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from patron.core.db import table_of
 from patron.core.errors import Conflict
+from patron.core.sets import among
 from patron.events.models import Event
 from patron.members.models import Member
 from patron.members.service import get_member
@@ -123,7 +124,7 @@ class TierBatch:
             return batch
         for member_id, tier, paid_until in session.execute(
             select(MemberTier.member_id, MemberTier.tier, MemberTier.paid_until).where(
-                MemberTier.member_id.in_(members)
+                among(session, MemberTier.member_id, members)
             )
         ):
             batch.stored.add(member_id)
@@ -138,7 +139,7 @@ class TierBatch:
         moment = case((Event.occurred_at >= last, None), else_=Event.occurred_at).label("t")
         query = (
             select(Event.member_id, moment, func.sum(value))
-            .where(Event.member_id.in_(members), Event.occurred_at >= first, *where)
+            .where(among(session, Event.member_id, members), Event.occurred_at >= first, *where)
             .group_by(Event.member_id, moment)
         )
         for member_id, at, total in session.execute(query):
