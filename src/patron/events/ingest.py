@@ -28,7 +28,8 @@ from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
 from patron.events.schemas import Award, AwardOut, BatchResult, EventIn, Outcome
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
-from patron.ledger.posting import ENTRIES, Earning, load_accounts, post_earnings
+from patron.ledger.models import PointAccount
+from patron.ledger.posting import ENTRIES, AccountState, Earning, load_accounts, post_earnings
 from patron.ledger.schemas import MAX_POINTS
 from patron.members.bulk import enrol_many
 from patron.members.models import Member
@@ -274,24 +275,45 @@ class _Batch:
         # Referrers this batch may pay are locked now too: one lock order, and their
         # week of referrals is read only once no other batch can add to it.
         live |= referrers_involved(self.session, self.program, [r for r in rows if r.member_id])
-        self.accounts = load_accounts(self.session, sorted(live))
-        self._refresh_locked_members(columns, [m.id for m in found])
+        self._lock_accounts(sorted(live), {m.id for m in found})
 
-    def _refresh_locked_members(self, columns: tuple[Any, ...], ids: list[int]) -> None:
-        """Re-read what scoring depends on now that the accounts are locked.
+    def _lock_accounts(self, member_ids: list[int], known: set[int]) -> None:
+        """Lock the accounts, and on PostgreSQL re-read what scoring depends on.
 
         On PostgreSQL another transaction may have scored an event for the same
         member between our first read and the lock (its commit released the lock
         we waited on); without this re-read its purchase would be invisible here:
-        a second first-purchase bonus, a lost purchase count. SQLite writers are
-        already serialised by ``BEGIN IMMEDIATE``.
+        a second first-purchase bonus, a lost purchase count. The members' rows
+        come with the locking statement itself, one round trip, and are locked
+        too: a statement that waited for a lock reads the committed versions of
+        the rows it locks, and only of those (the batch updates these member
+        rows anyway). SQLite writers are already serialised by ``BEGIN IMMEDIATE``.
         """
-        if not ids or self.session.get_bind().dialect.name != "postgresql":
+        if self.session.get_bind().dialect.name != "postgresql":
+            self.accounts = load_accounts(self.session, member_ids)
             return
-        for m in self.session.execute(select(*columns).where(Member.id.in_(ids))):
-            state = self.members[m.id]
-            state.status, state.attributes = m.status, dict(m.attributes or {})
-            state.purchase_count, state.last_activity_at = m.purchase_count, m.last_activity_at
+        self.accounts = {}
+        locked = self.session.execute(
+            select(
+                PointAccount.member_id,
+                PointAccount.balance,
+                PointAccount.debt,
+                Member.status,
+                Member.attributes,
+                Member.purchase_count,
+                Member.last_activity_at,
+            )
+            .join(Member, Member.id == PointAccount.member_id)
+            .where(PointAccount.member_id.in_(member_ids))
+            .order_by(PointAccount.member_id)
+            .with_for_update()
+        )
+        for mid, balance, debt, status, attributes, purchases, last_activity in locked:
+            self.accounts[mid] = AccountState(balance, debt)
+            if mid in known:
+                state = self.members[mid]
+                state.status, state.attributes = status, dict(attributes or {})
+                state.purchase_count, state.last_activity_at = purchases, last_activity
 
     def _may_enrol(self, row: Row) -> bool:
         if row.event.type == "signup":
