@@ -17,18 +17,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Table, text
+from sqlalchemy import JSON, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from patron.core.db import UTCDateTime
 
 
-def _is_postgres(session: Session) -> bool:
+def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _dbapi(session: Session) -> Any:
+def raw_connection(session: Session) -> Any:
     return session.connection().connection.dbapi_connection
 
 
@@ -49,15 +49,15 @@ def pipelined(session: Session, events: int) -> Iterator[None]:
     (COPY cannot be pipelined). A database error that arrives when the block
     ends is raised as SQLAlchemy's exception, as if the statement had raised it.
     """
-    if events > PIPELINE_LIMIT or not _is_postgres(session):
+    if events > PIPELINE_LIMIT or not is_postgres(session):
         yield
         return
-    with _driver_errors(session), _dbapi(session).pipeline():
+    with driver_errors(session), raw_connection(session).pipeline():
         yield
 
 
 def _in_pipeline(session: Session) -> bool:
-    return bool(_dbapi(session).pgconn.pipeline_status)
+    return bool(raw_connection(session).pgconn.pipeline_status)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
@@ -117,16 +117,16 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     columns = list(rows[0])
     names = ", ".join(f'"{c}"' for c in columns)
-    if not _is_postgres(session):
+    if not is_postgres(session):
         marks = ", ".join("?" for _ in columns)
-        with _driver_errors(session):
-            _dbapi(session).executemany(
+        with driver_errors(session):
+            raw_connection(session).executemany(
                 f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
                 _tuples(table, columns, rows, sqlite=True),
             )
         return
     values = _tuples(table, columns, rows, sqlite=False)
-    with _driver_errors(session), _dbapi(session).cursor() as cursor:
+    with driver_errors(session), raw_connection(session).cursor() as cursor:
         if len(rows) < COPY_THRESHOLD or _in_pipeline(session):
             marks = ", ".join("%s" for _ in columns)
             cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
@@ -137,7 +137,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 
 
 @contextmanager
-def _driver_errors(session: Session) -> Iterator[None]:
+def driver_errors(session: Session) -> Iterator[None]:
     """The driver's errors from statements sent past SQLAlchemy, raised as SQLAlchemy's
     (``IntegrityError`` and the rest), so callers and the API handle them as usual."""
     base = session.get_bind().dialect.loaded_dbapi.Error
@@ -163,20 +163,21 @@ def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[st
     if not rows:
         return
     columns = [c for c in rows[0] if c != key]
-    if not _is_postgres(session):
+    if not is_postgres(session):
         sets = ", ".join(f'"{c}" = ?' for c in columns)
         values = _tuples(table, [*columns, key], rows, sqlite=True)
-        with _driver_errors(session):
-            _dbapi(session).executemany(
+        with driver_errors(session):
+            raw_connection(session).executemany(
                 f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?', values
             )
         return
     everything = [key, *columns]
     sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
-    unnest = ", ".join(f"CAST(:{c} AS {_pg_array_type(table, c)})" for c in everything)
+    unnest = ", ".join(f"CAST(%({c})s AS {_pg_array_type(table, c)})" for c in everything)
     names = ", ".join(f'"{c}"' for c in everything)
     sql = (
         f'UPDATE "{table.name}" AS t SET {sets} FROM unnest({unnest}) AS v({names}) '
         f'WHERE t."{key}" = v."{key}"'
     )
-    session.execute(text(sql), {c: [row[c] for row in rows] for c in everything})
+    with driver_errors(session), raw_connection(session).cursor() as cursor:
+        cursor.execute(sql, {c: [row[c] for row in rows] for c in everything})

@@ -9,40 +9,43 @@ sequence; on SQLite the transaction already holds the write lock
 
 from __future__ import annotations
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
+
+from patron.core.bulk import driver_errors, is_postgres, raw_connection
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     if count <= 0:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": count},
-        )
-        return [int(i) for i in rows.scalars()]
+    if is_postgres(session):
+        return reserve_ids_for(session, {table: count})[table]
     start = session.scalar(select(func.max(table.c.id))) or 0
     return list(range(start + 1, start + count + 1))
 
 
 def reserve_ids_for(session: Session, counts: dict[Table, int]) -> dict[Table, list[int]]:
-    """:func:`reserve_ids` for several tables in one round trip on PostgreSQL."""
+    """:func:`reserve_ids` for several tables in one round trip on PostgreSQL (through the
+    driver, past SQLAlchemy: a statement of every API request)."""
     wanted = {table: n for table, n in counts.items() if n > 0}
     out: dict[Table, list[int]] = {table: [] for table in counts}
-    if len(wanted) < 2 or session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         for table, n in wanted.items():
             out[table] = reserve_ids(session, table, n)
         return out
+    if not wanted:
+        return out
     tables = list(wanted)
-    parts = [
-        f"SELECT {i} AS t, nextval(pg_get_serial_sequence(:t{i}, 'id')) "
-        f"FROM generate_series(1, :n{i})"
+    sql = " UNION ALL ".join(
+        f"SELECT {i} AS t, nextval(pg_get_serial_sequence(%(t{i})s, 'id')) "
+        f"FROM generate_series(1, %(n{i})s)"
         for i in range(len(tables))
-    ]
+    )
     params: dict[str, object] = {}
     for i, table in enumerate(tables):
         params[f"t{i}"], params[f"n{i}"] = table.name, wanted[table]
-    for i, new_id in session.execute(text(" UNION ALL ".join(parts)), params):
-        out[tables[i]].append(int(new_id))
+    with driver_errors(session), raw_connection(session).cursor() as cursor:
+        cursor.execute(sql, params)
+        for i, new_id in cursor.fetchall():
+            out[tables[i]].append(int(new_id))
     return out

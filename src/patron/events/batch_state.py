@@ -20,6 +20,7 @@ from patron.core.bulk import insert_rows
 from patron.core.db import table_of
 from patron.core.errors import InvalidInput, NotFound
 from patron.core.money import format_money, to_minor
+from patron.core.raw import fetch, fetch_postgres, keys_in
 from patron.events.models import Event
 from patron.events.refunds import RefundState, apply_refund, points_to_take_back
 from patron.ledger.models import LedgerEntry, RuleBudget, RuleUsage
@@ -56,17 +57,18 @@ def _stored_usage(session: Session, wanted: list[tuple[int, str, str]]) -> Itera
     its thousands of parameters cost more than the query on SQLite.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(
+        return fetch_postgres(
+            session,
             _USAGE_BY_ARRAYS,
             {"m": [w[0] for w in wanted], "r": [w[1] for w in wanted], "k": [w[2] for w in wanted]},
         )
     return session.execute(_USAGE_BY_JSON, {"w": json.dumps(wanted)})
 
 
-_USAGE_BY_ARRAYS = text(
+_USAGE_BY_ARRAYS = (
     "SELECT u.member_id, u.rule_id, u.period_key, u.points FROM rule_usage AS u "
-    "JOIN unnest(CAST(:m AS bigint[]), CAST(:r AS text[]), CAST(:k AS text[])) AS w(m, r, k) "
-    "ON u.rule_id = w.r AND u.member_id = w.m AND u.period_key = w.k"
+    "JOIN unnest(CAST(%(m)s AS bigint[]), CAST(%(r)s AS text[]), CAST(%(k)s AS text[])) "
+    "AS w(m, r, k) ON u.rule_id = w.r AND u.member_id = w.m AND u.period_key = w.k"
 )
 # CROSS JOIN keeps the wanted triples as the outer loop: one primary-key probe each.
 _USAGE_BY_JSON = text(
@@ -75,6 +77,10 @@ _USAGE_BY_JSON = text(
     "AND u.member_id = json_extract(w.value, '$[0]') "
     "AND u.period_key = json_extract(w.value, '$[2]')"
 )
+
+
+_BUDGETS = select(RuleBudget.rule_id, RuleBudget.awarded).where(keys_in(RuleBudget.rule_id, "keys"))
+_BUDGETS_LOCKED = _BUDGETS.with_for_update()
 
 
 class BatchState:
@@ -135,12 +141,10 @@ class BatchState:
     def _load_budgets(self, session: Session) -> None:
         if not self.budgeted:
             return
-        query = select(RuleBudget).where(RuleBudget.rule_id.in_(self.budgeted))
-        if self.lock_budgets:
-            query = query.with_for_update()
-        for b in session.scalars(query):
-            self.budgets[b.rule_id] = b.awarded
-            self.budgets_stored.add(b.rule_id)
+        query = _BUDGETS_LOCKED if self.lock_budgets else _BUDGETS
+        for rule_id, awarded in fetch(session, query, {"keys": self.budgeted}, keys=["keys"]):
+            self.budgets[rule_id] = awarded
+            self.budgets_stored.add(rule_id)
 
     def usage_view(self, member_id: int) -> Mapping[tuple[str, str], int]:
         return self.usage.get(member_id, {})

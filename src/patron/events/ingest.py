@@ -23,12 +23,11 @@ from patron.core.clock import now
 from patron.core.db import table_of
 from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
 from patron.core.ids import reserve_ids_for
-from patron.core.sets import among
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
+from patron.events.reads import lock_accounts_with_members, members_named, stored_events
 from patron.events.schemas import Award, AwardOut, BatchResult, EventIn, Outcome
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
-from patron.ledger.models import PointAccount
 from patron.ledger.posting import ENTRIES, AccountState, Earning, load_accounts, post_earnings
 from patron.ledger.schemas import MAX_POINTS
 from patron.members.bulk import enrol_many
@@ -138,28 +137,7 @@ class _Batch:
 
     def _drop_duplicates(self, rows: list[Row]) -> list[Row]:
         """Retries return the first result; the same id with another payload is a 409."""
-        known = (
-            {
-                r.external_id: r
-                for r in self.session.execute(
-                    select(
-                        Event.id,
-                        Event.external_id,
-                        Event.payload_hash,
-                        Event.member_id,
-                        Event.points,
-                        Event.program_version,
-                        Event.occurred_at,
-                    ).where(
-                        among(
-                            self.session, Event.external_id, {row.event.external_id for row in rows}
-                        )
-                    )
-                )
-            }
-            if rows
-            else {}
-        )
+        known = stored_events(self.session, {row.event.external_id for row in rows})
         awards = self._stored_awards([k.id for k in known.values()])
         stamped = (
             stored_stamp_texts(self.session, [k.id for k in known.values()])
@@ -235,22 +213,7 @@ class _Batch:
     def _resolve_members(self, rows: list[Row]) -> None:
         by_id = {r.event.member_id for r in rows if r.event.member_id is not None}
         by_ext = {r.event.member_external_id for r in rows if r.event.member_external_id}
-        columns = (
-            Member.id,
-            Member.external_id,
-            Member.status,
-            Member.attributes,
-            Member.purchase_count,
-            Member.last_activity_at,
-        )
-        # Two indexed look-ups (an OR of both would scan the table on SQLite); none if empty.
-        by_pk: dict[int, Any] = {}
-        wanted = [among(self.session, Member.id, by_id)] if by_id else []
-        wanted += [among(self.session, Member.external_id, by_ext)] if by_ext else []
-        for condition in wanted:
-            for m in self.session.execute(select(*columns).where(condition)):
-                by_pk[m.id] = m
-        found = list(by_pk.values())
+        found = members_named(self.session, by_id, by_ext)
         ext_to_id = {m.external_id: m.id for m in found if m.external_id}
         known_ids = {m.id for m in found}
         enrol: dict[str, datetime] = {}
@@ -293,21 +256,7 @@ class _Batch:
             self.accounts = load_accounts(self.session, member_ids)
             return
         self.accounts = {}
-        locked = self.session.execute(
-            select(
-                PointAccount.member_id,
-                PointAccount.balance,
-                PointAccount.debt,
-                Member.status,
-                Member.attributes,
-                Member.purchase_count,
-                Member.last_activity_at,
-            )
-            .join(Member, Member.id == PointAccount.member_id)
-            .where(PointAccount.member_id.in_(member_ids))
-            .order_by(PointAccount.member_id)
-            .with_for_update()
-        )
+        locked = lock_accounts_with_members(self.session, member_ids)
         for mid, balance, debt, status, attributes, purchases, last_activity in locked:
             self.accounts[mid] = AccountState(balance, debt)
             if mid in known:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from patron.core.bulk import insert_rows, update_rows
 from patron.core.db import table_of
 from patron.core.ids import reserve_ids
-from patron.core.sets import among
+from patron.core.raw import fetch, keys_in
 from patron.ledger.models import LedgerEntry, PointAccount, PointLot
 
 ENTRIES = table_of(LedgerEntry)
@@ -56,13 +56,16 @@ def load_accounts(session: Session, member_ids: Sequence[int]) -> dict[int, Acco
     Locking serialises concurrent writers to one member (debt repayment, caps,
     first purchase); the fixed order keeps two batches from deadlocking.
     """
-    rows = session.execute(
-        select(PointAccount.member_id, PointAccount.balance, PointAccount.debt)
-        .where(among(session, PointAccount.member_id, sorted(set(member_ids))))
-        .order_by(PointAccount.member_id)
-        .with_for_update()
-    )
+    rows = fetch(session, _LOCK, {"keys": sorted(set(member_ids))}, keys=["keys"])
     return {m: AccountState(b, d) for m, b, d in rows}
+
+
+_LOCK = (
+    select(PointAccount.member_id, PointAccount.balance, PointAccount.debt)
+    .where(keys_in(PointAccount.member_id, "keys"))
+    .order_by(PointAccount.member_id)
+    .with_for_update()
+)
 
 
 def post_earnings(

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patron.core.errors import Conflict
+from patron.core.raw import fetch
 from patron.ledger.service import ensure_budget_rows
 from patron.program.loader import program_from_dict, program_to_dict
 from patron.program.models import ProgramVersion
@@ -25,20 +26,24 @@ def current_version(session: Session) -> ProgramVersion | None:
     return session.scalar(select(ProgramVersion).order_by(ProgramVersion.version.desc()).limit(1))
 
 
+_IN_FORCE = (
+    select(ProgramVersion.version, ProgramVersion.id, ProgramVersion.digest)
+    .order_by(ProgramVersion.version.desc())
+    .limit(1)
+)
+
+
 def current_program(session: Session) -> tuple[int, Program] | None:
     """The program in force and its version, or None before any is loaded."""
-    row = session.execute(
-        select(ProgramVersion.version, ProgramVersion.id, ProgramVersion.digest)
-        .order_by(ProgramVersion.version.desc())
-        .limit(1)
-    ).first()
-    if row is None:
+    rows = fetch(session, _IN_FORCE, {})  # every event batch asks: see core.raw
+    if not rows:
         return None
-    if row.digest not in _parsed:
-        stored = session.get(ProgramVersion, row.id)
+    version, row_id, digest = rows[0]
+    if digest not in _parsed:
+        stored = session.get(ProgramVersion, row_id)
         assert stored is not None
-        _parsed[row.digest] = program_from_dict(stored.definition, f"program version {row.version}")
-    return row.version, _parsed[row.digest]
+        _parsed[digest] = program_from_dict(stored.definition, f"program version {version}")
+    return version, _parsed[digest]
 
 
 def require_program(session: Session) -> tuple[int, Program]:

@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from patron.core.db import table_of
+from patron.core.db import UTCDateTime, table_of
 from patron.core.errors import Conflict
-from patron.core.sets import among
+from patron.core.raw import fetch, keys_in
 from patron.events.models import Event
 from patron.members.models import Member
 from patron.members.service import get_member
@@ -74,6 +74,35 @@ def _value(tiers: TiersDefinition) -> tuple[ColumnElement[Any], list[ColumnEleme
         return case((fully_refunded, 0), else_=1), [Event.type == "purchase"]
     points: ColumnElement[Any] = Event.points.expression
     return points, []
+
+
+_MEMBER_TIERS = select(MemberTier.member_id, MemberTier.tier, MemberTier.paid_until).where(
+    keys_in(MemberTier.member_id, "keys")
+)
+_MEASURES: dict[str, Any] = {}
+
+
+def _measure_query(tiers: TiersDefinition) -> Any:
+    """Each member's measure from the events from ``first`` on, built once per kind.
+
+    Events counted for every row of the batch (before ``last``, the window start
+    of its latest event) collapse into one group per member; those that may
+    leave the window during the batch come one by one.
+    """
+    if tiers.qualify_on not in _MEASURES:
+        value, where = _value(tiers)
+        last = bindparam("last", type_=UTCDateTime)
+        moment = case((Event.occurred_at >= last, None), else_=Event.occurred_at).label("t")
+        _MEASURES[tiers.qualify_on] = (
+            select(Event.member_id, moment, func.sum(value))
+            .where(
+                keys_in(Event.member_id, "keys"),
+                Event.occurred_at >= bindparam("first", type_=UTCDateTime),
+                *where,
+            )
+            .group_by(Event.member_id, moment)
+        )
+    return _MEASURES[tiers.qualify_on]
 
 
 def _require_tiers(program: Program | None) -> tuple[Program, TiersDefinition]:
@@ -122,10 +151,8 @@ class TierBatch:
         members = sorted({r.member_id for r in rows})
         if not members:
             return batch
-        for member_id, tier, paid_until in session.execute(
-            select(MemberTier.member_id, MemberTier.tier, MemberTier.paid_until).where(
-                among(session, MemberTier.member_id, members)
-            )
+        for member_id, tier, paid_until in fetch(
+            session, _MEMBER_TIERS, {"keys": members}, keys=["keys"]
         ):
             batch.stored.add(member_id)
             batch.current[member_id] = level_index(batch.levels, tier)
@@ -133,16 +160,16 @@ class TierBatch:
         times = [r.occurred_at for r in rows]
         first = window_start(tiers.window, min(times), program.zone)
         last = window_start(tiers.window, max(times), program.zone)
-        value, where = _value(tiers)
-        # Events counted for every row of the batch collapse into one group per
-        # member; those that may leave the window during the batch come one by one.
-        moment = case((Event.occurred_at >= last, None), else_=Event.occurred_at).label("t")
-        query = (
-            select(Event.member_id, moment, func.sum(value))
-            .where(among(session, Event.member_id, members), Event.occurred_at >= first, *where)
-            .group_by(Event.member_id, moment)
+        # The best plan depends on how many members and how long a window: never
+        # one generic plan for all (a prepared statement may settle on one).
+        measured = fetch(
+            session,
+            _measure_query(tiers),
+            {"keys": members, "first": first, "last": last},
+            keys=["keys"],
+            prepare=False,
         )
-        for member_id, at, total in session.execute(query):
+        for member_id, at, total in measured:
             if at is None:
                 batch.tracker.settled[member_id] += int(total or 0)
             else:
