@@ -418,8 +418,8 @@ class _Batch:
             post_earnings(self.session, earnings, self.accounts, self.at, entry_ids=ids[ENTRIES])
             self.state.save(self.session)
             self._save_members()
-        if self.tiers is not None:
-            self.tiers.save(self.session, self.members, self.at)
+            if self.tiers is not None:
+                self.tiers.save(self.session, self.members, self.at)
         if self.stamps is not None:
             self.stamps.save(self.session, self.at)
         if self.referrals is not None:  # before the refunds' own (ORM) reversals

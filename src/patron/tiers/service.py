@@ -32,9 +32,10 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
+from patron.core.bulk import insert_rows, update_rows
 from patron.core.db import UTCDateTime, table_of
 from patron.core.errors import Conflict
 from patron.core.raw import fetch, keys_in
@@ -348,8 +349,8 @@ def _write_changes(
                 "delivered_at": None,
             }
         )
-    session.execute(insert(CHANGES), history)
-    session.execute(insert(OUTBOX), outbox)
+    insert_rows(session, CHANGES, history)
+    insert_rows(session, OUTBOX, outbox)
     rows = []
     for member_id, change in sorted(final.items()):
         new = levels[change.after] if change.after != NO_LEVEL else None
@@ -370,23 +371,8 @@ def _write_changes(
             mirror["tier"] = new.id
     fresh = [r for r in rows if r["m"] not in stored]
     known = [r for r in rows if r["m"] in stored]
-    if fresh:
-        session.execute(
-            insert(TIERS), [{"member_id": r.pop("m"), **r} for r in (dict(x) for x in fresh)]
-        )
-    if known:
-        session.execute(
-            update(TIERS)
-            .where(TIERS.c.member_id == bindparam("m"))
-            .values(
-                tier=bindparam("tier"),
-                since=bindparam("since"),
-                review_at=bindparam("review_at"),
-                updated_at=bindparam("updated_at"),
-            ),
-            known,
-            execution_options={"synchronize_session": False},
-        )
+    insert_rows(session, TIERS, [{"member_id": r.pop("m"), **r} for r in fresh])
+    update_rows(session, TIERS, "member_id", [{"member_id": r.pop("m"), **r} for r in known])
     members = table_of(Member)
     session.execute(
         update(members).where(members.c.id == bindparam("m")).values(attributes=bindparam("attrs")),
