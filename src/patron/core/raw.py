@@ -52,6 +52,11 @@ class KeysIn(ColumnElement[bool]):
         self.column = column
         self.name = name
 
+    def self_group(self, against: Any = None) -> KeysIn:
+        # Already a comparison: without this, SQLAlchemy would wrap it as a
+        # boolean value, ``(col IN (...)) = 1`` on SQLite, which no index serves.
+        return self
+
 
 def keys_in(column: Any, name: str) -> ColumnElement[bool]:
     return KeysIn(column, name)
@@ -68,6 +73,33 @@ def _keys_in_json(element: KeysIn, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(KeysIn, "postgresql")
 def _keys_in_array(element: KeysIn, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.column == func.any(bindparam(element.name)), **kw)
+
+
+class Unindexed(ColumnElement[Any]):
+    """A column SQLite must not pick an index for (``+column``); itself elsewhere."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+def unindexed(column: Any) -> ColumnElement[Any]:
+    """For a query SQLite, which plans without statistics, would send through the
+    wrong index: the unary ``+`` is SQLite's documented way to rule one out."""
+    return Unindexed(column)
+
+
+@compiles(Unindexed)
+def _as_is(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(Unindexed, "sqlite")
+def _unary_plus(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)
 
 
 _compiled: dict[int, tuple[Select[*tuple[Any, ...]], str, dict[str, Any], list[int]]] = {}
