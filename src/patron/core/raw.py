@@ -23,19 +23,22 @@ which are UTC-aware on both backends as the column type makes them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, ColumnElement, String, bindparam, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, TextClause
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from patron.core.bulk import driver_errors, is_postgres, raw_connection
 from patron.core.clock import ensure_utc
 from patron.core.db import UTCDateTime
+
+T = TypeVar("T")
 
 
 class KeysIn(ColumnElement[bool]):
@@ -147,7 +150,11 @@ def fetch(
         values[name] = list(values[name])
     with driver_errors(session), raw_connection(session).cursor() as cursor:
         cursor.execute(sql, values, prepare=prepare)
-        rows = cursor.fetchall()
+        return _utc(cursor.fetchall(), times)
+
+
+def _utc(rows: list[Any], times: list[int]) -> list[Any]:
+    """Rows with their ``UTCDateTime`` columns (at ``times``) in UTC."""
     if not times:
         return rows
     out = []
@@ -165,3 +172,90 @@ def fetch_postgres(session: Session, sql: str, params: Mapping[str, Any]) -> lis
     with driver_errors(session), raw_connection(session).cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One read for :func:`gather`: a statement built once (as for :func:`fetch`),
+    hand-written PostgreSQL (psycopg ``%(name)s`` parameters) as a string, or a
+    ``text()`` statement run through the session (SQLite's own SQL)."""
+
+    statement: Select[*tuple[Any, ...]] | TextClause | str
+    params: Mapping[str, Any]
+    keys: tuple[str, ...] = ()
+    prepare: bool | None = None
+
+
+Rows = Sequence[Sequence[Any]]
+# A loader: yields the reads it needs next, is sent their rows, returns what it built.
+Loading = Generator[list[Ask], list[Rows], T]
+
+
+def gather(session: Session, *loadings: Loading[Any]) -> list[Any]:
+    """Run loaders side by side and return what each built, in order.
+
+    At every step each loader names the reads it needs next; on PostgreSQL all
+    the reads of a step travel in one psycopg pipeline, one round trip instead
+    of one each, and run in the order asked: a read asked after a locking one
+    runs once the lock is held, and sees what the lock's previous holder
+    committed. Between steps a loader may use the session as usual.
+    """
+    built: list[Any] = [None] * len(loadings)
+    asked: dict[int, list[Ask]] = {}
+
+    def advance(i: int, rows: list[Rows] | None) -> None:
+        try:
+            asked[i] = next(loadings[i]) if rows is None else loadings[i].send(rows)
+        except StopIteration as done:
+            asked.pop(i, None)
+            built[i] = done.value
+
+    for i in range(len(loadings)):
+        advance(i, None)
+    while asked:
+        order = [(i, ask) for i, asks in asked.items() for ask in asks]
+        results = _run_all(session, [ask for _, ask in order])
+        per_loader: dict[int, list[Rows]] = {i: [] for i in asked}
+        for (i, _), rows in zip(order, results, strict=True):
+            per_loader[i].append(rows)
+        for i, rows_of_i in per_loader.items():
+            advance(i, rows_of_i)
+    return built
+
+
+def _run_all(session: Session, asks: list[Ask]) -> list[Rows]:
+    if (
+        not is_postgres(session)
+        or len(asks) < 2
+        or any(isinstance(ask.statement, TextClause) for ask in asks)
+    ):
+        return [_run_one(session, ask) for ask in asks]
+    connection = raw_connection(session)
+    sent = []
+    with driver_errors(session), connection.pipeline():
+        for ask in asks:
+            times: list[int] = []
+            if isinstance(ask.statement, str):
+                sql, values = ask.statement, dict(ask.params)
+            else:
+                assert not isinstance(ask.statement, TextClause)  # run one by one above
+                sql, fixed, times = _postgres_sql(session, ask.statement)
+                values = {**fixed, **ask.params}
+                for name in ask.keys:
+                    values[name] = list(values[name])
+            cursor = connection.cursor()
+            cursor.execute(sql, values, prepare=ask.prepare)
+            sent.append((cursor, times))
+        out: list[Rows] = []
+        for cursor, times in sent:
+            out.append(_utc(cursor.fetchall(), times))
+            cursor.close()
+    return out
+
+
+def _run_one(session: Session, ask: Ask) -> Rows:
+    if isinstance(ask.statement, TextClause):
+        return session.execute(ask.statement, ask.params).all()
+    if isinstance(ask.statement, str):
+        return fetch_postgres(session, ask.statement, ask.params)
+    return fetch(session, ask.statement, ask.params, keys=ask.keys, prepare=ask.prepare)

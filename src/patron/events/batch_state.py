@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from patron.core.bulk import insert_rows
+from patron.core.bulk import insert_rows, is_postgres
 from patron.core.db import table_of
 from patron.core.errors import InvalidInput, NotFound
 from patron.core.money import format_money, to_minor
-from patron.core.raw import fetch, fetch_postgres, keys_in
+from patron.core.raw import Ask, Loading, keys_in
 from patron.events.models import Event
 from patron.events.refunds import RefundState, apply_refund, points_to_take_back
 from patron.ledger.models import LedgerEntry, RuleBudget, RuleUsage
@@ -30,7 +30,7 @@ from patron.rules.periods import period_key
 from patron.rules.types import AwardPoints
 
 if TYPE_CHECKING:
-    from patron.events.ingest import MemberState, Row
+    from patron.events.ingest import Row
 
 
 @dataclass
@@ -48,21 +48,20 @@ class BudgetContention(Exception):
     """A concurrent batch used the budget this batch counted on; rerun it with locks."""
 
 
-def _stored_usage(session: Session, wanted: list[tuple[int, str, str]]) -> Iterable[Any]:
-    """(member, rule, period, points) of the stored usage among ``wanted`` triples.
+def _stored_usage(session: Session, wanted: list[tuple[int, str, str]]) -> Ask:
+    """The read of (member, rule, period, points) of the stored usage among ``wanted``.
 
     The triples travel as one parameter (arrays on PostgreSQL, a JSON array on
     SQLite) and are joined to the primary key: a row-value IN list would be
     planned as an OR of thousands of conditions on PostgreSQL, and compiling
     its thousands of parameters cost more than the query on SQLite.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        return fetch_postgres(
-            session,
+    if is_postgres(session):
+        return Ask(
             _USAGE_BY_ARRAYS,
             {"m": [w[0] for w in wanted], "r": [w[1] for w in wanted], "k": [w[2] for w in wanted]},
         )
-    return session.execute(_USAGE_BY_JSON, {"w": json.dumps(wanted)})
+    return Ask(_USAGE_BY_JSON, {"w": json.dumps(wanted)})
 
 
 _USAGE_BY_ARRAYS = (
@@ -105,26 +104,35 @@ class BatchState:
         self.touched_purchases: dict[int, PurchaseRef] = {}
 
     @classmethod
-    def load(
+    def loading(
         cls,
         session: Session,
         program: Program,
         rows: list[Row],
-        members: Mapping[int, MemberState],
         *,
         lock_budgets: bool = False,
-    ) -> BatchState:
+    ) -> Loading[BatchState]:
+        """The batch's cap usage and budgets, read together (see core.raw.gather)."""
         state = cls(program, lock_budgets)
-        state._load_usage(session, rows)
-        state._load_budgets(session)
+        usage, budgets = state._usage_ask(session, rows), state._budgets_ask()
+        asks = [a for a in (usage, budgets) if a is not None]
+        found = iter((yield asks) if asks else [])
+        if usage is not None:
+            for member_id, rule_id, key, points in next(found):
+                state.usage[member_id][(rule_id, key)] = points
+                state.usage_stored.add((member_id, rule_id, key))
+        if budgets is not None:
+            for rule_id, awarded in next(found):
+                state.budgets[rule_id] = awarded
+                state.budgets_stored.add(rule_id)
         state._load_purchases(session, rows)
         return state
 
     # -- caps and budgets ---------------------------------------------------
-    def _load_usage(self, session: Session, rows: list[Row]) -> None:
+    def _usage_ask(self, session: Session, rows: list[Row]) -> Ask | None:
         capped = [r for r in self.program.rules if r.cap is not None]
         if not capped or not rows:
-            return
+            return None
         tz = ZoneInfo(self.program.timezone)
         pers = {r.cap.per for r in capped if r.cap is not None}
         # Exactly the (member, rule, period) triples the batch can touch: separate IN
@@ -133,18 +141,13 @@ class BatchState:
         for row in rows:
             keys = {per: period_key(per, row.occurred_at, tz) for per in pers}
             triples.update((row.member_id, r.id, keys[r.cap.per]) for r in capped if r.cap)
-        wanted = sorted(triples)
-        for member_id, rule_id, key, points in _stored_usage(session, wanted):
-            self.usage[member_id][(rule_id, key)] = points
-            self.usage_stored.add((member_id, rule_id, key))
+        return _stored_usage(session, sorted(triples))
 
-    def _load_budgets(self, session: Session) -> None:
+    def _budgets_ask(self) -> Ask | None:
         if not self.budgeted:
-            return
+            return None
         query = _BUDGETS_LOCKED if self.lock_budgets else _BUDGETS
-        for rule_id, awarded in fetch(session, query, {"keys": self.budgeted}, keys=["keys"]):
-            self.budgets[rule_id] = awarded
-            self.budgets_stored.add(rule_id)
+        return Ask(query, {"keys": self.budgeted}, keys=("keys",))
 
     def usage_view(self, member_id: int) -> Mapping[tuple[str, str], int]:
         return self.usage.get(member_id, {})

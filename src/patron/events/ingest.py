@@ -18,17 +18,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from patron.core.bulk import insert_rows, pipelined, update_rows
+from patron.core.bulk import insert_rows, is_postgres, pipelined, update_rows
 from patron.core.clock import now
 from patron.core.db import table_of
 from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
 from patron.core.ids import reserve_ids_for
+from patron.core.raw import Loading, gather
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
 from patron.events.reads import lock_accounts_with_members, members_named, stored_events
 from patron.events.schemas import Award, AwardOut, BatchResult, EventIn, Outcome
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
-from patron.ledger.posting import ENTRIES, AccountState, Earning, load_accounts, post_earnings
+from patron.ledger.posting import (
+    ENTRIES,
+    AccountState,
+    Earning,
+    locking_accounts,
+    post_earnings,
+)
 from patron.ledger.schemas import MAX_POINTS
 from patron.members.bulk import enrol_many
 from patron.members.models import Member
@@ -238,9 +245,9 @@ class _Batch:
         # Referrers this batch may pay are locked now too: one lock order, and their
         # week of referrals is read only once no other batch can add to it.
         live |= referrers_involved(self.session, self.program, [r for r in rows if r.member_id])
-        self._lock_accounts(sorted(live), {m.id for m in found})
+        self._to_lock, self._found = sorted(live), {m.id for m in found}
 
-    def _lock_accounts(self, member_ids: list[int], known: set[int]) -> None:
+    def _locking(self, member_ids: list[int], known: set[int]) -> Loading[dict[int, AccountState]]:
         """Lock the accounts, and on PostgreSQL re-read what scoring depends on.
 
         On PostgreSQL another transaction may have scored an event for the same
@@ -252,17 +259,19 @@ class _Batch:
         the rows it locks, and only of those (the batch updates these member
         rows anyway). SQLite writers are already serialised by ``BEGIN IMMEDIATE``.
         """
-        if self.session.get_bind().dialect.name != "postgresql":
-            self.accounts = load_accounts(self.session, member_ids)
-            return
-        self.accounts = {}
-        locked = lock_accounts_with_members(self.session, member_ids)
+        if not is_postgres(self.session):
+            return (yield from locking_accounts(member_ids))
+        if not member_ids:
+            return {}
+        (locked,) = yield [lock_accounts_with_members(member_ids)]
+        accounts = {}
         for mid, balance, debt, status, attributes, purchases, last_activity in locked:
-            self.accounts[mid] = AccountState(balance, debt)
+            accounts[mid] = AccountState(balance, debt)
             if mid in known:
                 state = self.members[mid]
                 state.status, state.attributes = status, dict(attributes or {})
                 state.purchase_count, state.last_activity_at = purchases, last_activity
+        return accounts
 
     def _may_enrol(self, row: Row) -> bool:
         if row.event.type == "signup":
@@ -305,10 +314,14 @@ class _Batch:
     # -- scoring ------------------------------------------------------------
     def _score(self, rows: list[Row]) -> None:
         live = [r for r in rows if r.member_id]
-        self.state = BatchState.load(
-            self.session, self.program, live, self.members, lock_budgets=self.lock_budgets
+        # The lock first: the reads sent with it run once it is held (one round trip
+        # for all of them on PostgreSQL, see core.raw.gather).
+        self.accounts, self.state, self.tiers = gather(
+            self.session,
+            self._locking(self._to_lock, self._found),
+            BatchState.loading(self.session, self.program, live, lock_budgets=self.lock_budgets),
+            TierBatch.loading(self.program, live),  # None without tiers
         )
-        self.tiers = TierBatch.load(self.session, self.program, live)  # None without tiers
         self.stamps = StampBatch.load(self.session, self.program, live, self.members)
         # None without a referrals section
         self.referrals = ReferralBatch.load(self.session, self.program, live, self.members)

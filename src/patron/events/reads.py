@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from patron.core.raw import fetch, keys_in
+from patron.core.raw import Ask, fetch, keys_in
 from patron.events.models import Event
 from patron.ledger.models import PointAccount
 from patron.members.models import Member
@@ -109,8 +109,7 @@ def members_named(
     return list(found.values())
 
 
-def lock_accounts_with_members(session: Session, member_ids: list[int]) -> list[LockedAccount]:
-    """Lock the accounts and their members' rows, in member id order (PostgreSQL)."""
-    if not member_ids:
-        return []
-    return [LockedAccount(*r) for r in fetch(session, _LOCK, {"keys": member_ids}, keys=["keys"])]
+def lock_accounts_with_members(member_ids: list[int]) -> Ask:
+    """Lock the accounts and their members' rows, in member id order (PostgreSQL);
+    rows as :class:`LockedAccount`."""
+    return Ask(_LOCK, {"keys": member_ids}, keys=("keys",))

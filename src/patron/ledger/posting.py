@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from patron.core.bulk import insert_rows, update_rows
 from patron.core.db import table_of
 from patron.core.ids import reserve_ids
-from patron.core.raw import fetch, keys_in
+from patron.core.raw import Ask, Loading, gather, keys_in
 from patron.ledger.models import LedgerEntry, PointAccount, PointLot
 
 ENTRIES = table_of(LedgerEntry)
@@ -56,7 +56,16 @@ def load_accounts(session: Session, member_ids: Sequence[int]) -> dict[int, Acco
     Locking serialises concurrent writers to one member (debt repayment, caps,
     first purchase); the fixed order keeps two batches from deadlocking.
     """
-    rows = fetch(session, _LOCK, {"keys": sorted(set(member_ids))}, keys=["keys"])
+    (rows,) = gather(session, locking_accounts(member_ids))
+    return rows
+
+
+def locking_accounts(member_ids: Sequence[int]) -> Loading[dict[int, AccountState]]:
+    """:func:`load_accounts` as a loader, to lock beside other reads (see core.raw.gather)."""
+    wanted = sorted(set(member_ids))
+    if not wanted:
+        return {}
+    (rows,) = yield [Ask(_LOCK, {"keys": wanted}, keys=("keys",))]
     return {m: AccountState(b, d) for m, b, d in rows}
 
 

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from patron.core.bulk import insert_rows, update_rows
 from patron.core.db import UTCDateTime, table_of
 from patron.core.errors import Conflict
-from patron.core.raw import fetch, keys_in, unindexed
+from patron.core.raw import Ask, Loading, keys_in, unindexed
 from patron.events.models import Event
 from patron.members.models import Member
 from patron.members.service import get_member
@@ -147,8 +147,9 @@ class TierBatch:
     paid_changed: set[int] = field(default_factory=set)
 
     @classmethod
-    def load(cls, session: Session, program: Program, rows: Sequence[Row]) -> TierBatch | None:
-        """None when the program has no tiers (then ingestion does nothing more)."""
+    def loading(cls, program: Program, rows: Sequence[Row]) -> Loading[TierBatch | None]:
+        """None when the program has no tiers (then ingestion does nothing more).
+        The levels and the measures are read together (see core.raw.gather)."""
         tiers = program.tiers
         if tiers is None:
             return None
@@ -158,24 +159,24 @@ class TierBatch:
         members = sorted({r.member_id for r in rows})
         if not members:
             return batch
-        for member_id, tier, paid_until in fetch(
-            session, _MEMBER_TIERS, {"keys": members}, keys=["keys"]
-        ):
-            batch.stored.add(member_id)
-            batch.current[member_id] = level_index(batch.levels, tier)
-            batch.paid[member_id] = paid_until
         times = [r.occurred_at for r in rows]
         first = window_start(tiers.window, min(times), program.zone)
         last = window_start(tiers.window, max(times), program.zone)
-        # The best plan depends on how many members and how long a window: never
-        # one generic plan for all (a prepared statement may settle on one).
-        measured = fetch(
-            session,
-            _measure_query(tiers),
-            {"keys": members, "first": first, "last": last},
-            keys=["keys"],
-            prepare=False,
-        )
+        levels, measured = yield [
+            Ask(_MEMBER_TIERS, {"keys": members}, keys=("keys",)),
+            # The best plan depends on how many members and how long a window: never
+            # one generic plan for all (a prepared statement may settle on one).
+            Ask(
+                _measure_query(tiers),
+                {"keys": members, "first": first, "last": last},
+                keys=("keys",),
+                prepare=False,
+            ),
+        ]
+        for member_id, tier, paid_until in levels:
+            batch.stored.add(member_id)
+            batch.current[member_id] = level_index(batch.levels, tier)
+            batch.paid[member_id] = paid_until
         for member_id, at, total in measured:
             if at is None:
                 batch.tracker.settled[member_id] += int(total or 0)
