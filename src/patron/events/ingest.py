@@ -26,7 +26,13 @@ from patron.core.ids import reserve_ids_for
 from patron.core.raw import Loading, gather
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
-from patron.events.reads import lock_accounts_with_members, members_named, stored_events
+from patron.events.reads import (
+    MemberRow,
+    StoredEvent,
+    lock_accounts_with_members,
+    members_named,
+    stored_events,
+)
 from patron.events.schemas import Award, AwardOut, BatchResult, EventIn, Outcome
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
 from patron.ledger.posting import (
@@ -114,8 +120,18 @@ class _Batch:
     def run(self, raw_rows: Sequence[Any]) -> list[Outcome]:
         self.results = [Outcome(i) for i in range(len(raw_rows))]
         parsed = self._parse(raw_rows)
-        fresh = self._drop_duplicates(parsed)
-        self._resolve_members(fresh)
+        # Retries and members in one round trip (the members of every parsed row:
+        # a duplicate's member costs a key more, not a read more).
+        known, named = gather(
+            self.session,
+            stored_events({row.event.external_id for row in parsed}),
+            members_named(
+                {r.event.member_id for r in parsed if r.event.member_id is not None},
+                {r.event.member_external_id for r in parsed if r.event.member_external_id},
+            ),
+        )
+        fresh = self._drop_duplicates(parsed, known)
+        self._resolve_members(fresh, named)
         self._score(fresh)
         self._write()
         return self.results
@@ -142,9 +158,8 @@ class _Batch:
             rows.append(Row(i, event, payload_hash(event), at))
         return rows
 
-    def _drop_duplicates(self, rows: list[Row]) -> list[Row]:
+    def _drop_duplicates(self, rows: list[Row], known: dict[str, StoredEvent]) -> list[Row]:
         """Retries return the first result; the same id with another payload is a 409."""
-        known = stored_events(self.session, {row.event.external_id for row in rows})
         awards = self._stored_awards([k.id for k in known.values()])
         stamped = (
             stored_stamp_texts(self.session, [k.id for k in known.values()])
@@ -217,10 +232,7 @@ class _Batch:
                     out[eid].append(AwardOut(rule_id=rule, points=pts, explanation=text))
         return out
 
-    def _resolve_members(self, rows: list[Row]) -> None:
-        by_id = {r.event.member_id for r in rows if r.event.member_id is not None}
-        by_ext = {r.event.member_external_id for r in rows if r.event.member_external_id}
-        found = members_named(self.session, by_id, by_ext)
+    def _resolve_members(self, rows: list[Row], found: list[MemberRow]) -> None:
         ext_to_id = {m.external_id: m.id for m in found if m.external_id}
         known_ids = {m.id for m in found}
         enrol: dict[str, datetime] = {}

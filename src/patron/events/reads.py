@@ -1,7 +1,8 @@
 """What a batch reads before it scores: stored events, members, locked accounts.
 
-Statements built once (see :mod:`patron.core.raw`): on PostgreSQL they go
-straight to the driver, a key list as one array parameter.
+Statements built once, read by loaders (see :mod:`patron.core.raw`): on
+PostgreSQL they go straight to the driver, a key list as one array
+parameter, and the reads of one step share a round trip.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from patron.core.raw import Ask, fetch, keys_in
+from patron.core.raw import Ask, Loading, keys_in
 from patron.events.models import Event
 from patron.ledger.models import PointAccount
 from patron.members.models import Member
@@ -89,23 +89,27 @@ _LOCK = (
 )
 
 
-def stored_events(session: Session, external_ids: Collection[str]) -> dict[str, StoredEvent]:
+def stored_events(external_ids: Collection[str]) -> Loading[dict[str, StoredEvent]]:
     """Events already received under these external ids."""
     if not external_ids:
         return {}
-    rows = fetch(session, _STORED, {"keys": external_ids}, keys=["keys"])
+    (rows,) = yield [Ask(_STORED, {"keys": list(external_ids)}, keys=("keys",))]
     return {r[1]: StoredEvent(*r) for r in rows}
 
 
-def members_named(
-    session: Session, ids: Collection[int], external_ids: Collection[str]
-) -> list[MemberRow]:
+def members_named(ids: Collection[int], external_ids: Collection[str]) -> Loading[list[MemberRow]]:
     """The members the batch names by id or by external id, each once."""
+    asks = [
+        Ask(statement, {"keys": list(keys)}, keys=("keys",))
+        for statement, keys in ((_MEMBERS_BY_ID, ids), (_MEMBERS_BY_EXTERNAL_ID, external_ids))
+        if keys
+    ]
+    if not asks:
+        return []
     found: dict[int, MemberRow] = {}
-    for statement, keys in ((_MEMBERS_BY_ID, ids), (_MEMBERS_BY_EXTERNAL_ID, external_ids)):
-        if keys:
-            for r in fetch(session, statement, {"keys": keys}, keys=["keys"]):
-                found[r[0]] = MemberRow(*r)
+    for rows in (yield asks):
+        for r in rows:
+            found[r[0]] = MemberRow(*r)
     return list(found.values())
 
 
