@@ -12,7 +12,8 @@ from __future__ import annotations
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from patron.core.bulk import driver_errors, is_postgres, raw_connection
+from patron.core.bulk import is_postgres
+from patron.core.raw import Ask, Loading, gather
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
@@ -27,13 +28,23 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
 def reserve_ids_for(session: Session, counts: dict[Table, int]) -> dict[Table, list[int]]:
     """:func:`reserve_ids` for several tables in one round trip on PostgreSQL (through the
     driver, past SQLAlchemy: a statement of every API request)."""
+    (reserved,) = gather(session, reserving_ids(session, counts))
+    return reserved
+
+
+def reserving_ids(session: Session, counts: dict[Table, int]) -> Loading[dict[Table, list[int]]]:
+    """:func:`reserve_ids_for` as a loader, to reserve beside other reads (core.raw.gather).
+
+    Ids reserved and not used are simply never seen: a sequence has gaps anyway
+    (every rolled-back insert leaves one), and nothing reads meaning into them.
+    """
     wanted = {table: n for table, n in counts.items() if n > 0}
     out: dict[Table, list[int]] = {table: [] for table in counts}
+    if not wanted:
+        return out
     if not is_postgres(session):
         for table, n in wanted.items():
             out[table] = reserve_ids(session, table, n)
-        return out
-    if not wanted:
         return out
     tables = list(wanted)
     sql = " UNION ALL ".join(
@@ -44,8 +55,7 @@ def reserve_ids_for(session: Session, counts: dict[Table, int]) -> dict[Table, l
     params: dict[str, object] = {}
     for i, table in enumerate(tables):
         params[f"t{i}"], params[f"n{i}"] = table.name, wanted[table]
-    with driver_errors(session), raw_connection(session).cursor() as cursor:
-        cursor.execute(sql, params)
-        for i, new_id in cursor.fetchall():
-            out[tables[i]].append(int(new_id))
+    (rows,) = yield [Ask(sql, params)]
+    for i, new_id in rows:
+        out[tables[i]].append(int(new_id))
     return out

@@ -22,7 +22,7 @@ from patron.core.bulk import insert_rows, is_postgres, pipelined, update_rows
 from patron.core.clock import now
 from patron.core.db import table_of
 from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
-from patron.core.ids import reserve_ids_for
+from patron.core.ids import reserving_ids
 from patron.core.raw import Loading, gather
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
@@ -46,7 +46,7 @@ from patron.ledger.schemas import MAX_POINTS
 from patron.members.bulk import enrol_many
 from patron.members.models import Member
 from patron.program.schema import Program
-from patron.program.service import require_program
+from patron.program.service import program_in_force, program_required
 from patron.referrals.batch import ReferralBatch, referrers_involved
 from patron.rules.engine import evaluate
 from patron.rules.types import EventFacts, MemberFacts
@@ -95,23 +95,18 @@ def ingest_outcomes(
     """:func:`ingest` for callers that read a few fields of each result (the importer):
     plain outcomes, with no response model built for each row."""
     at = at or now()
-    version, program = require_program(session)
     try:
-        return _Batch(session, program, version, at).run(raw_rows)
+        return _Batch(session, at).run(raw_rows)
     except BudgetContention:  # raised before the batch wrote anything but enrolments
-        return _Batch(session, program, version, at, lock_budgets=True).run(raw_rows)
+        return _Batch(session, at, lock_budgets=True).run(raw_rows)
 
 
 class _Batch:
-    def __init__(
-        self,
-        session: Session,
-        program: Program,
-        version: int,
-        at: datetime,
-        lock_budgets: bool = False,
-    ) -> None:
-        self.session, self.program, self.version, self.at = session, program, version, at
+    program: Program
+    version: int
+
+    def __init__(self, session: Session, at: datetime, lock_budgets: bool = False) -> None:
+        self.session, self.at = session, at
         self.lock_budgets = lock_budgets
         self.results: list[Outcome] = []
         self.rows: list[Row] = []
@@ -119,17 +114,20 @@ class _Batch:
     # -- the pipeline -------------------------------------------------------
     def run(self, raw_rows: Sequence[Any]) -> list[Outcome]:
         self.results = [Outcome(i) for i in range(len(raw_rows))]
-        parsed = self._parse(raw_rows)
-        # Retries and members in one round trip (the members of every parsed row:
-        # a duplicate's member costs a key more, not a read more).
-        known, named = gather(
+        events = self._parse(raw_rows)
+        # The program, retries and members in one round trip (the members of every
+        # row: one that turns out a duplicate or malformed costs a key, not a read).
+        found, known, named = gather(
             self.session,
-            stored_events({row.event.external_id for row in parsed}),
+            program_in_force(self.session),
+            stored_events({event.external_id for _, event in events}),
             members_named(
-                {r.event.member_id for r in parsed if r.event.member_id is not None},
-                {r.event.member_external_id for r in parsed if r.event.member_external_id},
+                {e.member_id for _, e in events if e.member_id is not None},
+                {e.member_external_id for _, e in events if e.member_external_id},
             ),
         )
+        self.version, self.program = program_required(found)
+        parsed = self._check(events)
         fresh = self._drop_duplicates(parsed, known)
         self._resolve_members(fresh, named)
         self._score(fresh)
@@ -140,14 +138,26 @@ class _Batch:
         result = self.results[index]
         result.status, result.error = "rejected", error.to_problem()
 
-    def _parse(self, raw_rows: Sequence[Any]) -> list[Row]:
-        rows = []
+    def _parse(self, raw_rows: Sequence[Any]) -> list[tuple[int, EventIn]]:
+        """Each row as an EventIn (what needs no program); a bad row is rejected."""
+        events = []
         for i, raw in enumerate(raw_rows):
             if isinstance(raw, dict) and isinstance(raw.get("external_id"), str):
                 self.results[i].external_id = raw["external_id"]
             try:
                 event = parse_row(raw)
-                self.results[i].external_id = event.external_id
+            except PatronError as exc:
+                self._reject(i, exc)
+                continue
+            self.results[i].external_id = event.external_id
+            events.append((i, event))
+        return events
+
+    def _check(self, events: list[tuple[int, EventIn]]) -> list[Row]:
+        """What the program decides (currency, amounts); the rows that pass."""
+        rows = []
+        for i, event in events:
+            try:
                 check_shape(event, self.program.currency, self.at)
             except PatronError as exc:
                 self._reject(i, exc)
@@ -328,11 +338,14 @@ class _Batch:
         live = [r for r in rows if r.member_id]
         # The lock first: the reads sent with it run once it is held (one round trip
         # for all of them on PostgreSQL, see core.raw.gather).
-        self.accounts, self.state, self.tiers = gather(
+        # Ids for as many events and entries as the batch may write: reserved now, in
+        # the same round trip, unused ones are gaps in the sequences (see core.ids).
+        self.accounts, self.state, self.tiers, self.ids = gather(
             self.session,
             self._locking(self._to_lock, self._found),
             BatchState.loading(self.session, self.program, live, lock_budgets=self.lock_budgets),
             TierBatch.loading(self.program, live),  # None without tiers
+            reserving_ids(self.session, {EVENTS: len(live), ENTRIES: len(live)}),
         )
         self.stamps = StampBatch.load(self.session, self.program, live, self.members)
         # None without a referrals section
@@ -431,16 +444,16 @@ class _Batch:
             return
         self.state.claim_budgets(self.session)
         entries_wanted = sum(row.earning is not None for row in rows)
-        ids = reserve_ids_for(self.session, {EVENTS: len(rows), ENTRIES: entries_wanted})
+        event_ids, entry_ids = self.ids[EVENTS][: len(rows)], self.ids[ENTRIES][:entries_wanted]
         earnings = []
-        for row, event_id in zip(rows, ids[EVENTS], strict=True):
+        for row, event_id in zip(rows, event_ids, strict=True):
             row.event_id = event_id
             if row.earning is not None:
                 row.earning.event_id = event_id
                 earnings.append(row.earning)
         with pipelined(self.session, len(rows)):
             insert_rows(self.session, EVENTS, [self._event_row(r) for r in rows])
-            post_earnings(self.session, earnings, self.accounts, self.at, entry_ids=ids[ENTRIES])
+            post_earnings(self.session, earnings, self.accounts, self.at, entry_ids=entry_ids)
             self.state.save(self.session)
             self._save_members()
             if self.tiers is not None:

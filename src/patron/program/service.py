@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patron.core.errors import Conflict
-from patron.core.raw import fetch
+from patron.core.raw import Ask, Loading, gather
 from patron.ledger.service import ensure_budget_rows
 from patron.program.loader import program_from_dict, program_to_dict
 from patron.program.models import ProgramVersion
@@ -35,7 +35,14 @@ _IN_FORCE = (
 
 def current_program(session: Session) -> tuple[int, Program] | None:
     """The program in force and its version, or None before any is loaded."""
-    rows = fetch(session, _IN_FORCE, {})  # every event batch asks: see core.raw
+    (found,) = gather(session, program_in_force(session))
+    return found
+
+
+def program_in_force(session: Session) -> Loading[tuple[int, Program] | None]:
+    """:func:`current_program` as a loader: every event batch asks, beside its other
+    first reads (see core.raw.gather)."""
+    (rows,) = yield [Ask(_IN_FORCE, {})]
     if not rows:
         return None
     version, row_id, digest = rows[0]
@@ -47,7 +54,10 @@ def current_program(session: Session) -> tuple[int, Program] | None:
 
 
 def require_program(session: Session) -> tuple[int, Program]:
-    found = current_program(session)
+    return program_required(current_program(session))
+
+
+def program_required(found: tuple[int, Program] | None) -> tuple[int, Program]:
     if found is None:
         raise Conflict(
             "no program is loaded yet: run 'patron program load FILE' or PUT /v1/program",
