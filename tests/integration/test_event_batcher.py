@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from patron.core.db import Database
 from patron.events.batcher import EventBatcher
@@ -29,11 +32,11 @@ class RecordingBatcher(EventBatcher):
         self.sizes: list[int] = []
         self.poison = poison
 
-    def _ingest(self, events: list[EventIn]) -> list[EventResult]:
+    def _ingest(self, events: list[EventIn], database: Database | None = None) -> list[EventResult]:
         self.sizes.append(len(events))
         if any(e.external_id == self.poison for e in events):
             raise RuntimeError("the database went away")
-        return super()._ingest(events)
+        return super()._ingest(events, database)
 
 
 def submit_all(batcher: EventBatcher, events: list[EventIn]) -> list[Any]:
@@ -122,3 +125,43 @@ def test_batches_through_the_http_route(cafe: Database, clients: int) -> None:
     assert codes == sorted([201] * clients + [200] * (6 - clients))
     assert {r.json()["index"] for r in responses} == {0}
     assert count(cafe, Event) == clients
+
+
+def test_a_lock_held_elsewhere_is_waited_for_off_the_event_loop(cafe: Database) -> None:
+    """On PostgreSQL batches are scored on the loop; one that meets a lock held by
+    another transaction gives up after a moment and waits in a thread instead,
+    so the loop goes on serving while the lock is held, and nothing is lost."""
+    if not cafe.is_postgres:
+        pytest.skip("SQLite batches always run in a thread")
+    batcher = EventBatcher(cafe)
+    assert submit_all(batcher, [purchase("o1")])[0].status == "accepted"
+    holder = Database(cafe.url)
+    held = threading.Event()
+
+    def hold_the_account(seconds: float) -> None:
+        with holder.unit_of_work() as session:
+            session.execute(text("SELECT 1 FROM point_accounts FOR UPDATE"))
+            held.set()
+            time.sleep(seconds)
+
+    async def main() -> tuple[EventResult, float, float]:
+        thread = threading.Thread(target=hold_the_account, args=(1.0,))
+        thread.start()
+        held.wait()
+        gaps, last, started = [], time.perf_counter(), time.perf_counter()
+        scoring = asyncio.ensure_future(batcher.submit(purchase("o2")))
+        while not scoring.done():  # the loop keeps turning while the lock is held
+            await asyncio.sleep(0.01)
+            gaps.append(time.perf_counter() - last)
+            last = time.perf_counter()
+        thread.join()
+        return scoring.result(), max(gaps), time.perf_counter() - started
+
+    try:
+        result, longest_gap, waited = asyncio.run(main())
+    finally:
+        holder.dispose()
+    assert result.status == "accepted" and result.points > 0
+    assert waited >= 0.9  # it did wait for the lock...
+    assert longest_gap < 0.6  # ...but not on the loop
+    assert count(cafe, Event) == 2 and count(cafe, LedgerEntry) == 2

@@ -93,8 +93,12 @@ class Base(DeclarativeBase):
     }
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine with the per-backend settings Patron relies on."""
+def make_engine(url: str, *, echo: bool = False, lock_timeout_ms: int | None = None) -> Engine:
+    """Create an engine with the per-backend settings Patron relies on.
+
+    ``lock_timeout_ms`` (PostgreSQL): a statement that waits longer than this for
+    a lock fails (SQLSTATE 55P03) instead of waiting on.
+    """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -103,7 +107,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    options = {} if lock_timeout_ms is None else {"options": f"-c lock_timeout={lock_timeout_ms}"}
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, connect_args=options)
     _ping_after_idle(engine)
     return engine
 
@@ -166,9 +171,9 @@ def table_of(model: type[Base]) -> Table:
 class Database:
     """An engine plus its session factory; one per process and URL."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, lock_timeout_ms: int | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo)
+        self.engine = make_engine(url, echo=echo, lock_timeout_ms=lock_timeout_ms)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
