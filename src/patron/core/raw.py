@@ -22,11 +22,11 @@ which are UTC-aware on both backends as the column type makes them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Boolean, ColumnElement, String, bindparam, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -142,7 +142,7 @@ def fetch(
     if not is_postgres(session):
         values = dict(params)
         for name in keys:
-            values[name] = json.dumps(list(values[name]))
+            values[name] = orjson.dumps(list(values[name])).decode()  # ids and names
         return session.execute(statement, values).all()
     sql, fixed, times = _postgres_sql(session, statement)
     values = {**fixed, **params}

@@ -5,7 +5,6 @@ the batch is scored, saved in bulk.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
@@ -61,7 +61,7 @@ def _stored_usage(session: Session, wanted: list[tuple[int, str, str]]) -> Ask:
             _USAGE_BY_ARRAYS,
             {"m": [w[0] for w in wanted], "r": [w[1] for w in wanted], "k": [w[2] for w in wanted]},
         )
-    return Ask(_USAGE_BY_JSON, {"w": json.dumps(wanted)})
+    return Ask(_USAGE_BY_JSON, {"w": orjson.dumps(wanted).decode()})
 
 
 _USAGE_BY_ARRAYS = (
