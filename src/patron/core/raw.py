@@ -1,7 +1,7 @@
 """Hot-path reads: Core statements compiled once, sent straight to the driver.
 
-An API request is a batch of a few events, and its cost is a dozen small
-statements. Through SQLAlchemy each one costs about 250 µs of Python over the
+An API request is a batch of a few events, and its cost was a dozen small
+statements, each its own round trip. Through SQLAlchemy each one costs about 250 µs of Python over the
 driver's own 80 µs (measured on this project's 2-core machine: building the
 statement, its cache key, expanding IN lists, result processing), which made
 up half the CPU of a batch. Statements run with :func:`fetch` are built once,

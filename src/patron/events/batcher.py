@@ -1,9 +1,9 @@
 """Group commit for events sent one at a time over HTTP.
 
-Scoring one event costs about a dozen statements whatever the batch size
-(program version, duplicates, members, accounts, cap usage, budgets, id
-reservation, inserts, updates), so a till sending one event per request pays
-that fixed cost every time. The batcher lets concurrent requests share it:
+Scoring a batch costs a dozen statements in four round trips whatever its
+size (program version, duplicates and members; locks, cap usage, budgets,
+tiers and ids; the writes; the commit), so a till sending one event per
+request would pay that fixed cost every time. The batcher lets concurrent requests share it:
 while one batch is being ingested, requests that arrive wait in a queue; when
 it commits, everything queued goes in the next batch, in arrival order.
 
