@@ -1,14 +1,15 @@
 """Hot-path reads: Core statements compiled once, sent straight to the driver.
 
 An API request is a batch of a few events, and its cost was a dozen small
-statements, each its own round trip. Through SQLAlchemy each one costs about 250 µs of Python over the
-driver's own 80 µs (measured on this project's 2-core machine: building the
-statement, its cache key, expanding IN lists, result processing), which made
-up half the CPU of a batch. Statements run with :func:`fetch` are built once,
-at import, with named parameters; on PostgreSQL each is compiled once and run
-on the session's psycopg connection (same transaction), and a key list is
-one array parameter (``col = ANY(%(keys)s)``), so the statement text never
-changes and psycopg prepares it on the server after a few uses. On SQLite,
+statements, each its own round trip. Through SQLAlchemy each one costs about
+250 µs of Python over the driver's own 80 µs (measured on this project's
+2-core machine: building the statement, its cache key, expanding IN lists,
+result processing), which made up half the CPU of a batch. Statements run
+with :func:`fetch` are built once, at import, with named parameters; on
+PostgreSQL each is compiled once and run on the session's psycopg connection
+(same transaction), and a key list is one array parameter
+(``col = ANY(%(keys)s)``), so the statement text never changes and psycopg
+prepares it on the server after a few uses. On SQLite,
 in-process and without round trips, they run through the session as usual,
 compiled once too: a key list is one JSON text parameter read by
 ``json_each``, where SQLAlchemy's own IN list is one parameter per key,
@@ -144,13 +145,26 @@ def fetch(
         for name in keys:
             values[name] = orjson.dumps(list(values[name])).decode()  # ids and names
         return session.execute(statement, values).all()
-    sql, fixed, times = _postgres_sql(session, statement)
-    values = {**fixed, **params}
-    for name in keys:
-        values[name] = list(values[name])
+    sql, values, times = _for_driver(session, statement, params, keys)
     with driver_errors(session), raw_connection(session).cursor() as cursor:
         cursor.execute(sql, values, prepare=prepare)
         return _utc(cursor.fetchall(), times)
+
+
+def _for_driver(
+    session: Session,
+    statement: Select[*tuple[Any, ...]] | str,
+    params: Mapping[str, Any],
+    keys: Iterable[str],
+) -> tuple[str, dict[str, Any], list[int]]:
+    """SQL, parameter values and UTCDateTime columns, as psycopg takes them."""
+    if isinstance(statement, str):
+        return statement, dict(params), []
+    sql, fixed, times = _postgres_sql(session, statement)
+    values = {**fixed, **params}
+    for name in keys:
+        values[name] = list(values[name])  # one array parameter
+    return sql, values, times
 
 
 def _utc(rows: list[Any], times: list[int]) -> list[Any]:
@@ -234,15 +248,8 @@ def _run_all(session: Session, asks: list[Ask]) -> list[Rows]:
     sent = []
     with driver_errors(session), connection.pipeline():
         for ask in asks:
-            times: list[int] = []
-            if isinstance(ask.statement, str):
-                sql, values = ask.statement, dict(ask.params)
-            else:
-                assert not isinstance(ask.statement, TextClause)  # run one by one above
-                sql, fixed, times = _postgres_sql(session, ask.statement)
-                values = {**fixed, **ask.params}
-                for name in ask.keys:
-                    values[name] = list(values[name])
+            assert not isinstance(ask.statement, TextClause)  # those run one by one, above
+            sql, values, times = _for_driver(session, ask.statement, ask.params, ask.keys)
             cursor = connection.cursor()
             cursor.execute(sql, values, prepare=ask.prepare)
             sent.append((cursor, times))
