@@ -336,10 +336,9 @@ class _Batch:
     # -- scoring ------------------------------------------------------------
     def _score(self, rows: list[Row]) -> None:
         live = [r for r in rows if r.member_id]
-        # The lock first: the reads sent with it run once it is held (one round trip
-        # for all of them on PostgreSQL, see core.raw.gather).
-        # Ids for as many events and entries as the batch may write: reserved now, in
-        # the same round trip, unused ones are gaps in the sequences (see core.ids).
+        # One round trip on PostgreSQL (core.raw.gather). The lock first: the reads
+        # sent behind it run once it is held. Ids for as many events and entries as
+        # the batch may write; the unused ones are gaps in the sequences (core.ids).
         self.accounts, self.state, self.tiers, self.ids = gather(
             self.session,
             self._locking(self._to_lock, self._found),
