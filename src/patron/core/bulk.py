@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -114,12 +115,16 @@ def _converters(
 def _tuples(
     table: Table, columns: list[str], rows: Sequence[dict[str, Any]], sqlite: bool
 ) -> list[list[Any]]:
-    convert = _converters(table, columns, sqlite)
-    plain = [c for c, f in zip(columns, convert, strict=True) if f is None]
-    if len(plain) == len(columns):
-        return [[row[c] for c in columns] for row in rows]
-    plan = [(c, f) for c, f in zip(columns, convert, strict=True)]
-    return [[row[c] if f is None else f(row[c]) for c, f in plan] for row in rows]
+    convert = [(i, f) for i, f in enumerate(_converters(table, columns, sqlite)) if f is not None]
+    values = operator.itemgetter(*columns)  # a row's values in column order, in C
+    if len(columns) == 1:
+        out = [[values(row)] for row in rows]
+    else:
+        out = [list(values(row)) for row in rows]
+    for row_values in out:
+        for i, f in convert:
+            row_values[i] = f(row_values[i])
+    return out
 
 
 # Below this many rows COPY's set-up costs more than it saves (a single API event).
