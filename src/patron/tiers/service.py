@@ -441,7 +441,7 @@ def measure_members(
     assert tiers is not None
     start = window_start(tiers.window, at, program.zone)
     later = window_start(tiers.window, decision_at or at, program.zone)
-    value, where = _value(tiers)
+    value, where = _value(tiers, kind=unindexed(Event.type))  # the member index: see _measure_query
     query = (
         select(
             Event.member_id,
