@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from patron.core.errors import InvalidInput
 from patron.core.money import to_minor
+from patron.core.raw import unindexed
 from patron.events.models import Event
 from patron.ledger.posting import AccountState
 from patron.members.models import Member
@@ -222,7 +223,8 @@ class ReferralBatch:
         self.signed_up = set(
             session.scalars(
                 select(Event.member_id)
-                .where(Event.member_id.in_(referees), Event.type == "signup")
+                # unindexed: SQLite must take the member index, not the type one
+                .where(Event.member_id.in_(referees), unindexed(Event.type) == "signup")
                 .distinct()
             )
         )
@@ -245,7 +247,7 @@ class ReferralBatch:
         for mid, fingerprint in session.execute(
             select(Event.member_id, used).where(
                 Event.member_id.in_(sorted(referrers)),
-                Event.type == "purchase",
+                unindexed(Event.type) == "purchase",
                 used.in_(sorted(paid)),
             )
         ):
