@@ -21,7 +21,7 @@ from patron.core.db import Database
 from patron.core.migrate import upgrade
 from patron.events.reads import _MEMBERS_BY_EXTERNAL_ID, _STORED
 from patron.program.loader import load_program_file
-from patron.tiers.service import _measure_query, measure_members
+from patron.tiers.measuring import batch_measure_query, measure_members
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "program.yaml"
 
@@ -54,7 +54,7 @@ def test_the_tier_measure_reads_through_the_member_index(sqlite_db: Database) ->
     moment = datetime(2026, 1, 1, tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     plan = _sqlite_plan(
         sqlite_db,
-        _measure_query(tiers),
+        batch_measure_query(tiers),
         {"keys": [1, 2, 3], "first": moment, "last": moment},
     )
     assert "USING INDEX ix_events_member_occurred (member_id=? AND occurred_at>?)" in plan, plan

@@ -15,7 +15,8 @@ from patron.core.db import Database
 from patron.core.errors import Conflict
 from patron.members.models import Member
 from patron.tiers.models import MemberTier, OutboxMessage, TierChange
-from patron.tiers.service import review_tiers, tier_history, tier_status
+from patron.tiers.review import review_tiers
+from patron.tiers.service import tier_history, tier_status
 from tests.integration.conftest import CAFE, load_program, one, send
 
 TIERS: dict[str, Any] = {

@@ -43,7 +43,7 @@ from patron.rewards.models import Redemption
 from patron.stamps.demo import use_stamp_card_coupons
 from patron.stamps.models import StampCard
 from patron.tiers.models import MemberTier
-from patron.tiers.service import review_tiers
+from patron.tiers.review import review_tiers
 
 PROGRAM_FILE = Path(__file__).with_name("program.yaml")
 REWARD_COST = 500  # points a demo member waits for before redeeming a reward

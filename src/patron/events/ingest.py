@@ -51,7 +51,7 @@ from patron.referrals.batch import ReferralBatch, referrers_involved
 from patron.rules.engine import evaluate
 from patron.rules.types import EventFacts, MemberFacts
 from patron.stamps.batch import StampBatch, stored_stamp_texts
-from patron.tiers.service import TierBatch, member_tier_facts
+from patron.tiers.batch import TierBatch, member_tier_facts
 
 EVENTS = table_of(Event)
 MEMBERS = table_of(Member)

@@ -20,7 +20,7 @@ def run() -> None:
     """Run the jobs once (schedule it, e.g. hourly, with cron or a timer)."""
     from patron.referrals.service import lapse_referrals
     from patron.rewards.birthdays import issue_birthday_rewards
-    from patron.tiers.service import review_tiers
+    from patron.tiers.review import review_tiers
 
     at = now()
     with get_database().unit_of_work() as session:

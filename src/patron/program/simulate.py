@@ -18,7 +18,7 @@ from patron.program.service import require_program
 from patron.rules.engine import evaluate
 from patron.rules.periods import period_key
 from patron.rules.types import MemberFacts
-from patron.tiers.service import tier_facts
+from patron.tiers.batch import tier_facts
 
 
 class MemberSketch(BaseModel):

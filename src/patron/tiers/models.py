@@ -4,7 +4,7 @@
 attribute ``tier`` mirrors it (written in the same transaction) so rewards
 eligibility, early access and the rule condition ``tier:`` read one value.
 The qualifying measure is not stored: it is computed from the events of the
-window (see ``tiers/service.py``).
+window (see ``tiers/measuring.py``).
 
 ``outbox`` is generic (event type, member, JSON payload): tier changes are
 queued there in the transaction that makes them, for a later worker to
