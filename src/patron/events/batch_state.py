@@ -30,7 +30,7 @@ from patron.rules.periods import period_key
 from patron.rules.types import AwardPoints
 
 if TYPE_CHECKING:
-    from patron.events.ingest import Row
+    from patron.events.rows import Row
 
 
 @dataclass

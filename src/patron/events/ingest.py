@@ -9,31 +9,29 @@ a second.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patron.core.bulk import insert_rows, is_postgres, pipelined, update_rows
 from patron.core.clock import now
 from patron.core.db import table_of
-from patron.core.errors import Conflict, InvalidInput, NotFound, PatronError
+from patron.core.errors import InvalidInput, NotFound, PatronError
 from patron.core.ids import reserving_ids
 from patron.core.raw import Loading, gather
 from patron.events.batch_state import BatchState, BudgetContention
 from patron.events.models import Event
 from patron.events.reads import (
     MemberRow,
-    StoredEvent,
     lock_accounts_with_members,
     members_named,
     stored_events,
 )
-from patron.events.schemas import Award, AwardOut, BatchResult, EventIn, Outcome
+from patron.events.retries import answer_repeats, sort_out_retries
+from patron.events.rows import MemberState, Row, event_record
+from patron.events.schemas import BatchResult, EventIn, Outcome
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
 from patron.ledger.posting import (
     ENTRIES,
@@ -49,39 +47,12 @@ from patron.program.schema import Program
 from patron.program.service import program_in_force, program_required
 from patron.referrals.batch import ReferralBatch, referrers_involved
 from patron.rules.engine import evaluate
-from patron.rules.types import EventFacts, MemberFacts
-from patron.stamps.batch import StampBatch, stored_stamp_texts
+from patron.rules.types import MemberFacts
+from patron.stamps.batch import StampBatch
 from patron.tiers.batch import TierBatch, member_tier_facts
 
 EVENTS = table_of(Event)
 MEMBERS = table_of(Member)
-
-
-@dataclass
-class MemberState:
-    id: int
-    status: str
-    attributes: dict[str, Any]
-    purchase_count: int
-    last_activity_at: datetime | None
-    changed: bool = False
-
-
-@dataclass
-class Row:
-    """One event on its way through the batch."""
-
-    index: int
-    event: EventIn
-    hash: str
-    occurred_at: datetime
-    member_id: int = 0
-    facts: EventFacts | None = None
-    awards: Sequence[Award] = field(default_factory=list)
-    earning: Earning | None = None
-    refund: dict[str, Any] | None = None
-    event_id: int | None = None
-    points: int = 0
 
 
 def ingest(session: Session, raw_rows: Sequence[Any], *, at: datetime | None = None) -> BatchResult:
@@ -128,7 +99,9 @@ class _Batch:
         )
         self.version, self.program = program_required(found)
         parsed = self._check(events)
-        fresh = self._drop_duplicates(parsed, known)
+        fresh, self._first_rows = sort_out_retries(
+            self.session, self.program, parsed, known, self.results
+        )
         self._resolve_members(fresh, named)
         self._score(fresh)
         self._write()
@@ -167,80 +140,6 @@ class _Batch:
             at = self.at if event.occurred_at is None else event.occurred_at.astimezone(UTC)
             rows.append(Row(i, event, payload_hash(event), at))
         return rows
-
-    def _drop_duplicates(self, rows: list[Row], known: dict[str, StoredEvent]) -> list[Row]:
-        """Retries return the first result; the same id with another payload is a 409."""
-        awards = self._stored_awards([k.id for k in known.values()])
-        stamped = (
-            stored_stamp_texts(self.session, [k.id for k in known.values()])
-            if known and self.program.stamp_cards
-            else {}
-        )
-        first_in_batch: dict[str, Row] = {}
-        fresh = []
-        for row in rows:
-            ext = row.event.external_id
-            stored = known.get(ext)
-            twin = first_in_batch.get(ext)
-            if stored is not None or twin is not None:
-                first_hash = stored.payload_hash if stored is not None else twin.hash  # type: ignore[union-attr]
-                same = first_hash == row.hash
-                if not same:
-                    self._reject(
-                        row.index,
-                        Conflict(
-                            f"event {ext} was already received with a different payload",
-                            field="external_id",
-                        ),
-                    )
-                    continue
-                res = self.results[row.index]
-                res.status = "duplicate"
-                if stored is not None:
-                    res.event_id, res.member_id, res.points = (
-                        stored.id,
-                        stored.member_id,
-                        stored.points,
-                    )
-                    res.program_version, res.occurred_at = (
-                        stored.program_version,
-                        stored.occurred_at,
-                    )
-                    res.awards = awards.get(stored.id, [])
-                    res.stamp_cards = stamped.get(stored.id, [])
-                continue
-            first_in_batch[ext] = row
-            fresh.append(row)
-        self._twins = first_in_batch
-        return fresh
-
-    def _stored_awards(self, event_ids: list[int]) -> dict[int, list[AwardOut]]:
-        """The awards a stored event earned (or the reversal it made), for replies to retries."""
-        from patron.ledger.models import LedgerEntry
-
-        out: dict[int, list[AwardOut]] = defaultdict(list)
-        if event_ids:
-            for eid, rule, pts, text, awards in self.session.execute(
-                select(
-                    LedgerEntry.event_id,
-                    LedgerEntry.rule_id,
-                    LedgerEntry.points,
-                    LedgerEntry.explanation,
-                    LedgerEntry.awards,
-                )
-                .where(LedgerEntry.event_id.in_(event_ids))
-                .order_by(LedgerEntry.id)
-            ):
-                if awards:
-                    out[eid].extend(
-                        AwardOut(
-                            rule_id=a["rule_id"], points=a["points"], explanation=a["explanation"]
-                        )
-                        for a in awards
-                    )
-                else:
-                    out[eid].append(AwardOut(rule_id=rule, points=pts, explanation=text))
-        return out
 
     def _resolve_members(self, rows: list[Row], found: list[MemberRow]) -> None:
         ext_to_id = {m.external_id: m.id for m in found if m.external_id}
@@ -451,7 +350,11 @@ class _Batch:
                 row.earning.event_id = event_id
                 earnings.append(row.earning)
         with pipelined(self.session, len(rows)):
-            insert_rows(self.session, EVENTS, [self._event_row(r) for r in rows])
+            insert_rows(
+                self.session,
+                EVENTS,
+                [event_record(r, self.at, self.program.currency, self.version) for r in rows],
+            )
             post_earnings(self.session, earnings, self.accounts, self.at, entry_ids=entry_ids)
             self.state.save(self.session)
             self._save_members()
@@ -471,51 +374,7 @@ class _Batch:
             res.occurred_at = row.occurred_at
             if self.stamps is not None:
                 res.stamp_cards = self.stamps.explanations(row)
-        for res in self.results:  # in-batch repeats answer like the row they repeat
-            twin = self._twins.get(res.external_id)
-            if res.status == "duplicate" and res.event_id is None and twin is not None:
-                first = self.results[twin.index]
-                res.event_id, res.member_id, res.points = (
-                    first.event_id,
-                    first.member_id,
-                    first.points,
-                )
-                res.awards, res.program_version = first.awards, first.program_version
-                res.occurred_at = first.occurred_at
-                res.stamp_cards = first.stamp_cards
-
-    def _event_row(self, row: Row) -> dict[str, Any]:
-        ev = row.event
-        refund = row.refund or {}
-        return {
-            "id": row.event_id,
-            "external_id": ev.external_id,
-            "type": ev.type,
-            "name": ev.name,
-            "member_id": row.member_id,
-            "occurred_at": row.occurred_at,
-            "received_at": self.at,
-            "amount": refund.get("amount", row.facts.amount if row.facts else 0),
-            "currency": self.program.currency,
-            "channel": ev.channel,
-            "store": ev.store,
-            "lines": refund.get("lines")
-            or [
-                {
-                    "sku": li.sku,
-                    "category": li.category,
-                    "quantity": li.quantity,
-                    "unit_price": li.unit_price,
-                }
-                for li in (row.facts.lines if row.facts else ())
-            ],
-            "attributes": ev.attributes,
-            "refund_of_id": refund.get("purchase_id"),
-            "refunded_amount": 0,
-            "payload_hash": row.hash,
-            "program_version": self.version,
-            "points": row.points,
-        }
+        answer_repeats(self.results, self._first_rows)
 
     def _save_members(self) -> None:
         changed = [m for m in self.members.values() if m.changed]

@@ -65,7 +65,7 @@ from patron.referrals.rewarding import (
 )
 
 if TYPE_CHECKING:
-    from patron.events.ingest import MemberState, Row
+    from patron.events.rows import MemberState, Row
 
 CODE_ATTRIBUTE = "referral_code"
 FINGERPRINT_ATTRIBUTE = "payment_fingerprint"

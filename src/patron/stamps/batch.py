@@ -64,7 +64,7 @@ from patron.stamps.definition import StampCardDefinition, min_spend_minor
 from patron.stamps.models import Stamp, StampCard
 
 if TYPE_CHECKING:
-    from patron.events.ingest import MemberState, Row
+    from patron.events.rows import MemberState, Row
 
 CARDS = table_of(StampCard)
 STAMPS = table_of(Stamp)

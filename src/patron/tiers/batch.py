@@ -32,7 +32,7 @@ from patron.tiers.progress import (
 )
 
 if TYPE_CHECKING:
-    from patron.events.ingest import MemberState, Row
+    from patron.events.rows import MemberState, Row
 
 TIERS = table_of(MemberTier)
 CHANGES = table_of(TierChange)
