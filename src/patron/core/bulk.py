@@ -21,19 +21,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Table
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from patron.core.db import UTCDateTime
-
-
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def raw_connection(session: Session) -> Any:
-    return session.connection().connection.dbapi_connection
-
+from patron.core.driver import driver_errors, is_postgres, raw_connection
 
 # Up to this many events a batch's writes are pipelined; larger ones use COPY.
 PIPELINE_LIMIT = 64
@@ -153,17 +144,6 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in values:
                 copy.write_row(row)
-
-
-@contextmanager
-def driver_errors(session: Session) -> Iterator[None]:
-    """The driver's errors from statements sent past SQLAlchemy, raised as SQLAlchemy's
-    (``IntegrityError`` and the rest), so callers and the API handle them as usual."""
-    base = session.get_bind().dialect.loaded_dbapi.Error
-    try:
-        yield
-    except base as exc:
-        raise DBAPIError.instance(None, None, exc, base) from exc
 
 
 _PG_TYPES = {"BIGINT": "bigint", "INTEGER": "integer", "VARCHAR": "text", "TEXT": "text"}

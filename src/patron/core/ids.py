@@ -12,28 +12,20 @@ from __future__ import annotations
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from patron.core.bulk import is_postgres
+from patron.core.driver import is_postgres
 from patron.core.raw import Ask, Loading, gather
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     if count <= 0:
         return []
-    if is_postgres(session):
-        return reserve_ids_for(session, {table: count})[table]
-    start = session.scalar(select(func.max(table.c.id))) or 0
-    return list(range(start + 1, start + count + 1))
-
-
-def reserve_ids_for(session: Session, counts: dict[Table, int]) -> dict[Table, list[int]]:
-    """:func:`reserve_ids` for several tables in one round trip on PostgreSQL (through the
-    driver, past SQLAlchemy: a statement of every API request)."""
-    (reserved,) = gather(session, reserving_ids(session, counts))
-    return reserved
+    (reserved,) = gather(session, reserving_ids(session, {table: count}))
+    return reserved[table]
 
 
 def reserving_ids(session: Session, counts: dict[Table, int]) -> Loading[dict[Table, list[int]]]:
-    """:func:`reserve_ids_for` as a loader, to reserve beside other reads (core.raw.gather).
+    """Ids for several tables, as a loader: one round trip on PostgreSQL, beside
+    the other reads of a step (core.raw.gather).
 
     Ids reserved and not used are simply never seen: a sequence has gaps anyway
     (every rolled-back insert leaves one), and nothing reads meaning into them.
@@ -42,9 +34,10 @@ def reserving_ids(session: Session, counts: dict[Table, int]) -> Loading[dict[Ta
     out: dict[Table, list[int]] = {table: [] for table in counts}
     if not wanted:
         return out
-    if not is_postgres(session):
+    if not is_postgres(session):  # the write lock is ours: the ids after the maximum
         for table, n in wanted.items():
-            out[table] = reserve_ids(session, table, n)
+            start = session.scalar(select(func.max(table.c.id))) or 0
+            out[table] = list(range(start + 1, start + n + 1))
         return out
     tables = list(wanted)
     sql = " UNION ALL ".join(

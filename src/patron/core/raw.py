@@ -5,7 +5,7 @@ statements, each its own round trip. Through SQLAlchemy each one costs about
 250 µs of Python over the driver's own 80 µs (measured on this project's
 2-core machine: building the statement, its cache key, expanding IN lists,
 result processing), which made up half the CPU of a batch. Statements run
-with :func:`fetch` are built once, at import, with named parameters; on
+with :func:`gather` are built once, at import, with named parameters; on
 PostgreSQL each is compiled once and run on the session's psycopg connection
 (same transaction), and a key list is one array parameter
 (``col = ANY(%(keys)s)``), so the statement text never changes and psycopg
@@ -24,6 +24,7 @@ which are UTC-aware on both backends as the column type makes them.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,9 +36,9 @@ from sqlalchemy.sql import Select, TextClause
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from patron.core.bulk import driver_errors, is_postgres, raw_connection
 from patron.core.clock import ensure_utc
 from patron.core.db import UTCDateTime
+from patron.core.driver import driver_errors, is_postgres, raw_connection
 
 T = TypeVar("T")
 
@@ -125,32 +126,6 @@ def _postgres_sql(
     return sql, fixed, times
 
 
-def fetch(
-    session: Session,
-    statement: Select[*tuple[Any, ...]],
-    params: Mapping[str, Any],
-    *,
-    keys: Iterable[str] = (),
-    prepare: bool | None = None,
-) -> Sequence[Sequence[Any]]:
-    """Run ``statement`` (built once, named parameters) and return its rows as tuples.
-
-    ``keys`` names the parameters that are key lists (used with :func:`keys_in`).
-    ``prepare=False`` keeps psycopg from preparing the statement on the server:
-    for a query whose best plan depends on the values (a prepared statement may
-    fall back on one generic plan for all of them).
-    """
-    if not is_postgres(session):
-        values = dict(params)
-        for name in keys:
-            values[name] = orjson.dumps(list(values[name])).decode()  # ids and names
-        return session.execute(statement, values).all()
-    sql, values, times = _for_driver(session, statement, params, keys)
-    with driver_errors(session), raw_connection(session).cursor() as cursor:
-        cursor.execute(sql, values, prepare=prepare)
-        return _utc(cursor.fetchall(), times)
-
-
 def _for_driver(
     session: Session,
     statement: Select[*tuple[Any, ...]] | str,
@@ -181,18 +156,18 @@ def _utc(rows: list[Any], times: list[int]) -> list[Any]:
     return out
 
 
-def fetch_postgres(session: Session, sql: str, params: Mapping[str, Any]) -> list[Any]:
-    """Hand-written PostgreSQL (psycopg's ``%(name)s`` parameters), through the driver."""
-    with driver_errors(session), raw_connection(session).cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 @dataclass(frozen=True, slots=True)
 class Ask:
-    """One read for :func:`gather`: a statement built once (as for :func:`fetch`),
-    hand-written PostgreSQL (psycopg ``%(name)s`` parameters) as a string, or a
-    ``text()`` statement run through the session (SQLite's own SQL)."""
+    """One read for :func:`gather`.
+
+    ``statement`` is a statement built once, with named parameters;
+    hand-written PostgreSQL (psycopg ``%(name)s`` parameters) as a string; or a
+    ``text()`` statement, run through the session (SQLite's own SQL). ``keys``
+    names the parameters that are key lists (see :func:`keys_in`).
+    ``prepare=False`` keeps psycopg from preparing the statement on the server,
+    for a query whose best plan depends on the values (a prepared statement
+    may fall back on one generic plan for all of them).
+    """
 
     statement: Select[*tuple[Any, ...]] | TextClause | str
     params: Mapping[str, Any]
@@ -238,17 +213,14 @@ def gather(session: Session, *loadings: Loading[Any]) -> list[Any]:
 
 
 def _run_all(session: Session, asks: list[Ask]) -> list[Rows]:
-    if (
-        not is_postgres(session)
-        or len(asks) < 2
-        or any(isinstance(ask.statement, TextClause) for ask in asks)
-    ):
-        return [_run_one(session, ask) for ask in asks]
+    if not is_postgres(session) or any(isinstance(a.statement, TextClause) for a in asks):
+        return [_through_session(session, ask) for ask in asks]
     connection = raw_connection(session)
+    together = connection.pipeline() if len(asks) > 1 else nullcontext()
     sent = []
-    with driver_errors(session), connection.pipeline():
+    with driver_errors(session), together:
         for ask in asks:
-            assert not isinstance(ask.statement, TextClause)  # those run one by one, above
+            assert not isinstance(ask.statement, TextClause)  # those go through the session
             sql, values, times = _for_driver(session, ask.statement, ask.params, ask.keys)
             cursor = connection.cursor()
             cursor.execute(sql, values, prepare=ask.prepare)
@@ -260,9 +232,11 @@ def _run_all(session: Session, asks: list[Ask]) -> list[Rows]:
     return out
 
 
-def _run_one(session: Session, ask: Ask) -> Rows:
-    if isinstance(ask.statement, TextClause):
-        return session.execute(ask.statement, ask.params).all()
+def _through_session(session: Session, ask: Ask) -> Rows:
+    """SQLite (or a ``text()`` statement): SQLAlchemy runs it; key lists as JSON text."""
     if isinstance(ask.statement, str):
-        return fetch_postgres(session, ask.statement, ask.params)
-    return fetch(session, ask.statement, ask.params, keys=ask.keys, prepare=ask.prepare)
+        raise TypeError("hand-written PostgreSQL cannot run here")
+    values = dict(ask.params)
+    for name in ask.keys:
+        values[name] = orjson.dumps(list(values[name])).decode()  # ids and names
+    return session.execute(ask.statement, values).all()

@@ -16,8 +16,9 @@ import orjson
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from patron.core.bulk import insert_rows, is_postgres
+from patron.core.bulk import insert_rows
 from patron.core.db import table_of
+from patron.core.driver import is_postgres
 from patron.core.errors import InvalidInput, NotFound
 from patron.core.money import format_money, to_minor
 from patron.core.raw import Ask, Loading, keys_in

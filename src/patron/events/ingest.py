@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from patron.core.bulk import insert_rows, is_postgres, pipelined, update_rows
+from patron.core.bulk import insert_rows, pipelined, update_rows
 from patron.core.clock import now
 from patron.core.db import table_of
+from patron.core.driver import is_postgres
 from patron.core.errors import InvalidInput, NotFound, PatronError
 from patron.core.ids import reserving_ids
 from patron.core.raw import Loading, gather
