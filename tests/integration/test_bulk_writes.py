@@ -69,6 +69,43 @@ def test_writes_in_a_pipelined_block_all_land(database: Database) -> None:
     assert stored[COPY_THRESHOLD + 4][0] == f"m{COPY_THRESHOLD + 4}"
 
 
+def test_rows_are_updated_by_a_composite_key(database: Database) -> None:
+    """Only the row matching every key column changes (cap usage: rule, member, period)."""
+    from patron.ledger.models import RuleUsage
+
+    usage = table_of(RuleUsage)
+    with database.unit_of_work() as session:
+        insert_rows(session, MEMBERS, _members(1, 2))
+        insert_rows(
+            session,
+            usage,
+            [
+                {"rule_id": r, "member_id": m, "period_key": k, "points": 1}
+                for r in ("a", "b")
+                for m in (1, 2)
+                for k in ("2026-03", "2026-04")
+            ],
+        )
+    with database.unit_of_work() as session, pipelined(session, events=1):
+        update_rows(
+            session,
+            usage,
+            ("rule_id", "member_id", "period_key"),
+            [
+                {"rule_id": "a", "member_id": 2, "period_key": "2026-03", "points": 40},
+                {"rule_id": "b", "member_id": 1, "period_key": "2026-04", "points": 50},
+            ],
+        )
+    with database.unit_of_work() as session:
+        stored = {
+            (u.rule_id, u.member_id, u.period_key): u.points
+            for u in session.scalars(select(RuleUsage))
+        }
+    assert stored.pop(("a", 2, "2026-03")) == 40
+    assert stored.pop(("b", 1, "2026-04")) == 50
+    assert set(stored.values()) == {1} and len(stored) == 6
+
+
 @pytest.mark.parametrize("events", [1, PIPELINE_LIMIT + 1], ids=["pipelined", "not-pipelined"])
 def test_a_duplicate_key_is_an_integrity_error_and_nothing_lands(
     database: Database, events: int

@@ -157,26 +157,29 @@ def _pg_array_type(table: Table, column: str) -> str:
     return _PG_TYPES.get(name, "text") + "[]"
 
 
-def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
-    """``UPDATE table SET col = row[col] WHERE table.key = row[key]`` for every row."""
+def update_rows(
+    session: Session, table: Table, key: str | tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> None:
+    """``UPDATE table SET col = row[col] WHERE table.key = row[key]`` for every row;
+    ``key`` is a column or the columns of a composite key."""
     if not rows:
         return
-    columns = [c for c in rows[0] if c != key]
+    keys = (key,) if isinstance(key, str) else key
+    columns = [c for c in rows[0] if c not in keys]
     if not is_postgres(session):
         sets = ", ".join(f'"{c}" = ?' for c in columns)
-        values = _tuples(table, [*columns, key], rows, sqlite=True)
+        where = " AND ".join(f'"{k}" = ?' for k in keys)
+        values = _tuples(table, [*columns, *keys], rows, sqlite=True)
         with driver_errors(session):
             raw_connection(session).executemany(
-                f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = ?', values
+                f'UPDATE "{table.name}" SET {sets} WHERE {where}', values
             )
         return
-    everything = [key, *columns]
+    everything = [*keys, *columns]
     sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
     unnest = ", ".join(f"CAST(%({c})s AS {_pg_array_type(table, c)})" for c in everything)
     names = ", ".join(f'"{c}"' for c in everything)
-    sql = (
-        f'UPDATE "{table.name}" AS t SET {sets} FROM unnest({unnest}) AS v({names}) '
-        f'WHERE t."{key}" = v."{key}"'
-    )
+    where = " AND ".join(f't."{k}" = v."{k}"' for k in keys)
+    sql = f'UPDATE "{table.name}" AS t SET {sets} FROM unnest({unnest}) AS v({names}) WHERE {where}'
     with driver_errors(session), raw_connection(session).cursor() as cursor:
         cursor.execute(sql, {c: [row[c] for row in rows] for c in everything})

@@ -93,11 +93,11 @@ class Base(DeclarativeBase):
     }
 
 
-def make_engine(url: str, *, echo: bool = False, lock_timeout_ms: int | None = None) -> Engine:
+def make_engine(url: str, *, echo: bool = False, cooperative: bool = False) -> Engine:
     """Create an engine with the per-backend settings Patron relies on.
 
-    ``lock_timeout_ms`` (PostgreSQL): a statement that waits longer than this for
-    a lock fails (SQLSTATE 55P03) instead of waiting on.
+    ``cooperative`` (PostgreSQL): connections wait on the server through the
+    event loop when used inside ``core.cooperative.run_cooperatively``.
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -107,9 +107,15 @@ def make_engine(url: str, *, echo: bool = False, lock_timeout_ms: int | None = N
         )
         _configure_sqlite(engine)
         return engine
-    options = {} if lock_timeout_ms is None else {"options": f"-c lock_timeout={lock_timeout_ms}"}
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, connect_args=options)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
     _ping_after_idle(engine)
+    if cooperative:
+        from patron.core.cooperative import CooperativeConnection
+
+        @event.listens_for(engine, "do_connect")
+        def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            return CooperativeConnection.connect(*cargs, **cparams)
+
     return engine
 
 
@@ -171,9 +177,9 @@ def table_of(model: type[Base]) -> Table:
 class Database:
     """An engine plus its session factory; one per process and URL."""
 
-    def __init__(self, url: str, *, echo: bool = False, lock_timeout_ms: int | None = None) -> None:
+    def __init__(self, url: str, *, echo: bool = False, cooperative: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo, lock_timeout_ms=lock_timeout_ms)
+        self.engine = make_engine(url, echo=echo, cooperative=cooperative)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

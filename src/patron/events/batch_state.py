@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from patron.core.bulk import insert_rows
+from patron.core.bulk import insert_rows, update_rows
 from patron.core.db import table_of
 from patron.core.driver import is_postgres
 from patron.core.errors import InvalidInput, NotFound
 from patron.core.money import format_money, to_minor
 from patron.core.raw import Ask, Loading, keys_in
+from patron.events.budget_claims import BudgetClaims
 from patron.events.models import Event
 from patron.events.refunds import RefundState, apply_refund, points_to_take_back
 from patron.ledger.models import LedgerEntry, RuleBudget, RuleUsage
@@ -43,10 +44,6 @@ class PurchaseRef:
     skus: list[str]
     state: RefundState
     row: Row | None = None
-
-
-class BudgetContention(Exception):
-    """A concurrent batch used the budget this batch counted on; rerun it with locks."""
 
 
 def _stored_usage(session: Session, wanted: list[tuple[int, str, str]]) -> Ask:
@@ -85,10 +82,11 @@ _BUDGETS_LOCKED = _BUDGETS.with_for_update()
 
 class BatchState:
     """Budgets are read optimistically: the batch adds what it gave with one atomic
-    ``UPDATE ... RETURNING`` before it writes anything else, and only if that
+    ``UPDATE ... RETURNING`` as the first of its writes, and only if that
     overshoots a budget is the batch rerun holding the budget rows
-    (``lock_budgets``). Batches far from a budget never rerun; two that award
-    from the same budget wait for each other only from that claim to commit."""
+    (``lock_budgets``, see ``events.budget_claims``). Batches far from a budget
+    never rerun; two that award from the same budget wait for each other only
+    from that claim to commit."""
 
     def __init__(self, program: Program, lock_budgets: bool = False) -> None:
         self.program = program
@@ -173,51 +171,21 @@ class BatchState:
                 row = {"rule_id": rule, "member_id": member_id, "period_key": key, "points": points}
                 (old if (member_id, rule, key) in self.usage_stored else new).append(row)
         insert_rows(session, table_of(RuleUsage), new)
-        if old:
-            table = table_of(RuleUsage)
-            session.execute(
-                update(table)
-                .where(
-                    table.c.rule_id == bindparam("r"),
-                    table.c.member_id == bindparam("m"),
-                    table.c.period_key == bindparam("k"),
-                )
-                .values(points=bindparam("p")),
-                [
-                    {"r": u["rule_id"], "m": u["member_id"], "k": u["period_key"], "p": u["points"]}
-                    for u in old
-                ],
-                execution_options={"synchronize_session": False},
-            )
+        update_rows(session, table_of(RuleUsage), ("rule_id", "member_id", "period_key"), old)
 
-    def claim_budgets(self, session: Session) -> None:
-        """Add what this batch gave to each rule budget, before anything else is written.
-
-        If a concurrent batch got there first and the budget would be overshot,
-        the claims made so far are taken back (in this same transaction) and
-        :class:`BudgetContention` sends the caller to rerun with the rows locked;
-        since nothing of the batch has been written yet, no savepoint is needed.
-        """
+    def ensure_budget_rows(self, session: Session) -> None:
+        """Create a missing budget counter row (programs saved by an older version);
+        before the write pipeline, as it goes through the ORM."""
         missing = sorted(r for r in self.budget_given if r not in self.budgets_stored)
         if missing:
             ensure_budget_rows(session, missing)
-        claimed: list[tuple[str, int]] = []
-        for rule, given in sorted(self.budget_given.items()):
-            total = session.scalar(
-                update(RuleBudget)
-                .where(RuleBudget.rule_id == rule)
-                .values(awarded=RuleBudget.awarded + given)
-                .returning(RuleBudget.awarded)
-            )
-            claimed.append((rule, given))
-            if total is not None and total > self.budget_limits[rule]:
-                for done, amount in claimed:
-                    session.execute(
-                        update(RuleBudget)
-                        .where(RuleBudget.rule_id == done)
-                        .values(awarded=RuleBudget.awarded - amount)
-                    )
-                raise BudgetContention(rule)
+
+    def claim_budgets(self, session: Session) -> BudgetClaims | None:
+        """Add what this batch gave to each rule budget: the first of its writes
+        (see ``events.budget_claims``); settle the claims once the writes have run."""
+        if not self.budget_given:
+            return None
+        return BudgetClaims(session, self.budget_given, self.budget_limits)
 
     # -- refunds ------------------------------------------------------------
     def _load_purchases(self, session: Session, rows: list[Row]) -> None:

@@ -22,7 +22,8 @@ from patron.core.driver import is_postgres
 from patron.core.errors import InvalidInput, NotFound, PatronError
 from patron.core.ids import reserving_ids
 from patron.core.raw import Loading, gather
-from patron.events.batch_state import BatchState, BudgetContention
+from patron.events.batch_state import BatchState
+from patron.events.budget_claims import BudgetContention
 from patron.events.models import Event
 from patron.events.reads import (
     MemberRow,
@@ -69,7 +70,7 @@ def ingest_outcomes(
     at = at or now()
     try:
         return _Batch(session, at).run(raw_rows)
-    except BudgetContention:  # raised before the batch wrote anything but enrolments
+    except BudgetContention:  # the batch's writes but enrolments were rolled back
         return _Batch(session, at, lock_budgets=True).run(raw_rows)
 
 
@@ -341,7 +342,7 @@ class _Batch:
         rows = self.accepted
         if not rows:
             return
-        self.state.claim_budgets(self.session)
+        self.state.ensure_budget_rows(self.session)
         entries_wanted = sum(row.earning is not None for row in rows)
         event_ids, entry_ids = self.ids[EVENTS][: len(rows)], self.ids[ENTRIES][:entries_wanted]
         earnings = []
@@ -351,6 +352,7 @@ class _Batch:
                 row.earning.event_id = event_id
                 earnings.append(row.earning)
         with pipelined(self.session, len(rows)):
+            claims = self.state.claim_budgets(self.session)
             insert_rows(
                 self.session,
                 EVENTS,
@@ -361,6 +363,8 @@ class _Batch:
             self._save_members()
             if self.tiers is not None:
                 self.tiers.save(self.session, self.members, self.at)
+        if claims is not None:
+            claims.settle()  # a budget overshot: all of the above undone, BudgetContention
         if self.stamps is not None:
             self.stamps.save(self.session, self.at)
         if self.referrals is not None:  # before the refunds' own (ORM) reversals

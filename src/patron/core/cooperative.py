@@ -1,0 +1,73 @@
+"""Synchronous database code that lets the event loop run while it waits.
+
+The engine is synchronous (sessions, psycopg connections, plain functions), and
+that is right for imports, jobs and the CLI. A server scoring events on its
+event loop, though, would hold the loop through every round trip to
+PostgreSQL: measured, the loop of a busy worker sat idle in those waits for a
+third of its time, while requests that had arrived sat unread.
+
+:func:`run_cooperatively` runs a plain function in a greenlet. A connection
+of a cooperative :class:`~patron.core.db.Database` (:class:`CooperativeConnection`)
+does every wait on the server (a query, a pipeline sync, a commit) by handing
+psycopg's own asyncio wait to the event loop and switching back when it is
+done. Outside such a greenlet it waits as any psycopg connection does. This
+is the mechanism SQLAlchemy's asyncio extension is built on, applied to one
+method: the code above it does not change, and CPU work still holds the loop
+(a batch is kept small for that reason, see ``events.batcher``).
+
+Rules for the callers: a greenlet must not share a connection with another
+(each unit of work checks out its own), and the pool must never make a
+greenlet wait for a connection (it would block the loop's thread): the
+number of concurrent greenlets stays below the pool's size.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from greenlet import getcurrent, greenlet
+from psycopg import waiting
+from psycopg.abc import PQGen
+
+T = TypeVar("T")
+
+
+class _OnTheLoop(greenlet):
+    """A greenlet whose waits are awaited by the event loop it was started from."""
+
+
+async def run_cooperatively(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(*args)``; each wait it hands over (:func:`wait_on_loop`) is awaited here."""
+    child = _OnTheLoop(fn, getcurrent())
+    request: Any = child.switch(*args)
+    while not child.dead:
+        try:
+            value = await request
+        except BaseException:  # into the greenlet, where the caller's handlers are
+            request = child.throw(*sys.exc_info())
+        else:
+            request = child.switch(value)
+    return request
+
+
+def on_the_loop() -> bool:
+    return isinstance(getcurrent(), _OnTheLoop)
+
+
+def wait_on_loop(awaitable: Awaitable[T]) -> T:
+    """From inside :func:`run_cooperatively`: let the loop await ``awaitable``."""
+    return getcurrent().parent.switch(awaitable)
+
+
+class CooperativeConnection(psycopg.Connection[Any]):
+    """A psycopg connection whose waits yield the event loop inside
+    :func:`run_cooperatively`, and block as usual anywhere else."""
+
+    def wait(self, gen: PQGen[T], interval: float = 0.1, timeout: float | None = None) -> T:
+        if not on_the_loop():
+            return super().wait(gen, interval, timeout)
+        socket = self.pgconn.socket
+        return wait_on_loop(waiting.wait_async(gen, socket, interval=interval, timeout=timeout))
