@@ -18,7 +18,10 @@ method: the code above it does not change, and CPU work still holds the loop
 Rules for the callers: a greenlet must not share a connection with another
 (each unit of work checks out its own), and the pool must never make a
 greenlet wait for a connection (it would block the loop's thread): the
-number of concurrent greenlets stays below the pool's size.
+number of concurrent greenlets stays below the pool's size. An engine's first
+connection is made outside a greenlet: SQLAlchemy sets the dialect up on it
+under a thread lock, which a greenlet waiting on the loop would keep while
+another asked for it.
 """
 
 from __future__ import annotations

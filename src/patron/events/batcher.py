@@ -55,6 +55,7 @@ MAX_BATCH = 500  # bounds one transaction's size and the latency of the last in 
 MAX_INLINE = 64  # larger batches go to a thread: the loop is never held long
 LANES = 2  # batches in flight at once on the loop (PostgreSQL)
 LINGER_SECONDS = 0.001  # the most a lane waits for a batch as large as the last
+RERUNS = 3  # reruns of a batch that met a unique key another batch had just committed
 
 Pending = tuple[EventIn, "asyncio.Future[EventResult]"]
 
@@ -120,17 +121,19 @@ class EventBatcher:
             timer.cancel()
             self._lingering.remove(arrived)
 
-    async def _run(self, batch: list[Pending], rerun: bool = False) -> None:
+    async def _run(self, batch: list[Pending], reruns: int = RERUNS) -> None:
         events = [event for event, _ in batch]
         try:
             results = await self._score(events)
         except IntegrityError as exc:
-            if not rerun:
+            if reruns:
                 # Another batch (a lane or process) enrolled the same new member or
                 # stored the same external id first. A unique key is only reported
                 # once that batch has committed, so the rerun sees its rows: the
-                # member is known, the event a retry with its first answer.
-                await self._run(batch, rerun=True)
+                # member is known, the event a retry with its first answer. (The
+                # rerun may meet the next such key: a member's first event and its
+                # retry racing in two lanes.)
+                await self._run(batch, reruns - 1)
                 return
             failure: Exception = exc
         except Exception as exc:
@@ -152,7 +155,7 @@ class EventBatcher:
             if not self._connected:
                 # The first connection runs SQLAlchemy's dialect set-up under a
                 # thread lock, which a greenlet waiting on the loop would hold.
-                await run_in_threadpool(self._inline.engine.connect().close)
+                await run_in_threadpool(_connect_once, self._inline)
                 self._connected = True
             return await run_cooperatively(self._ingest, events, self._inline)
         return await run_in_threadpool(self._ingest, events)
@@ -160,6 +163,11 @@ class EventBatcher:
     def _ingest(self, events: list[EventIn], database: Database | None = None) -> list[EventResult]:
         with (database or self.database).unit_of_work() as session:
             return [outcome.result() for outcome in ingest_outcomes(session, events)]
+
+
+def _connect_once(database: Database) -> None:
+    with database.engine.connect():
+        pass
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
