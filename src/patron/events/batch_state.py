@@ -173,7 +173,7 @@ class BatchState:
         insert_rows(session, table_of(RuleUsage), new)
         update_rows(session, table_of(RuleUsage), ("rule_id", "member_id", "period_key"), old)
 
-    def ensure_budget_rows(self, session: Session) -> None:
+    def create_missing_budgets(self, session: Session) -> None:
         """Create a missing budget counter row (programs saved by an older version);
         before the write pipeline, as it goes through the ORM."""
         missing = sorted(r for r in self.budget_given if r not in self.budgets_stored)

@@ -342,7 +342,7 @@ class _Batch:
         rows = self.accepted
         if not rows:
             return
-        self.state.ensure_budget_rows(self.session)
+        self.state.create_missing_budgets(self.session)
         entries_wanted = sum(row.earning is not None for row in rows)
         event_ids, entry_ids = self.ids[EVENTS][: len(rows)], self.ids[ENTRIES][:entries_wanted]
         earnings = []
