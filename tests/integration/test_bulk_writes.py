@@ -52,6 +52,17 @@ def test_inserted_rows_read_back_as_written(database: Database, count: int) -> N
     assert stored[1] == ("m1", {"city": "Leeds", "n": 1}, AT, 0)
 
 
+def test_a_small_insert_keeps_every_value_exact(database: Database) -> None:
+    """One JSON parameter on PostgreSQL: integers past 64 bits inside a JSON column
+    (the standard encoder's fallback), text with quotes and accents, a naive time as UTC."""
+    row = _members(1, 1)[0]
+    row["attributes"] = {"big": 2**70, "note": 'say "hé"\n', "nested": [1, {"a": None}]}
+    row["enrolled_at"] = AT.replace(tzinfo=None)
+    with database.unit_of_work() as session:
+        insert_rows(session, MEMBERS, [row])
+    assert _stored(database)[1] == ("m1", row["attributes"], AT, 0)
+
+
 def test_writes_in_a_pipelined_block_all_land(database: Database) -> None:
     with database.unit_of_work() as session:
         insert_rows(session, MEMBERS, _members(1, 3))

@@ -1,12 +1,17 @@
 """Bulk writes for the ingest hot path.
 
-PostgreSQL gets ``COPY`` for inserts and one ``UPDATE ... FROM unnest()`` for
-updates (a single round trip for a thousand rows); SQLite, which runs
-in-process, gets the driver's ``executemany`` with values converted here once
-per column type, skipping SQLAlchemy's per-value processing, which costs more
-than SQLite's own work. Rows are dicts keyed by column name; every row of one
-call has the same keys. Values are converted exactly as the column types
-would convert them (see ``UTCDateTime``), so the ORM reads them back as usual.
+PostgreSQL gets ``COPY`` for large inserts; a small insert (an API request's
+batch, or any inside a pipeline, where COPY cannot go) is one ``INSERT ...
+SELECT FROM json_to_recordset()`` with the rows as a single JSON parameter,
+one statement per table instead of one per row (measured: a third less server
+time for four events, and 640-660 became 790-795 events/s over HTTP on one
+worker). Updates are one ``UPDATE ... FROM unnest()`` of arrays. SQLite,
+which runs in-process, gets the driver's ``executemany`` with values converted
+here once per column type, skipping SQLAlchemy's per-value processing, which
+costs more than SQLite's own work. Rows are dicts keyed by column name; every
+row of one call has the same keys. Values are converted exactly as the column
+types would convert them (see ``UTCDateTime``), so the ORM reads them back as
+usual.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Table
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from patron.core.db import UTCDateTime
@@ -88,25 +94,26 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _converters(
-    table: Table, columns: list[str], sqlite: bool
-) -> list[Callable[[Any], Any] | None]:
-    out: list[Callable[[Any], Any] | None] = []
-    for name in columns:
+@functools.lru_cache(maxsize=512)
+def _conversions(
+    table: Table, columns: tuple[str, ...], sqlite: bool
+) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """(position, converter) of the columns whose values need converting; worked
+    out once per table and column list (a small batch's writes call this a dozen times)."""
+    out: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, name in enumerate(columns):
         col_type = table.c[name].type
         if isinstance(col_type, JSON):
-            out.append(_json)
+            out.append((i, _json))
         elif sqlite and isinstance(col_type, UTCDateTime):
-            out.append(_sqlite_time)
-        else:
-            out.append(None)
-    return out
+            out.append((i, _sqlite_time))
+    return tuple(out)
 
 
 def _tuples(
-    table: Table, columns: list[str], rows: Sequence[dict[str, Any]], sqlite: bool
+    table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]], sqlite: bool
 ) -> list[list[Any]]:
-    convert = [(i, f) for i, f in enumerate(_converters(table, columns, sqlite)) if f is not None]
+    convert = _conversions(table, tuple(columns), sqlite)
     values = operator.itemgetter(*columns)  # a row's values in column order, in C
     if len(columns) == 1:
         out = [[values(row)] for row in rows]
@@ -135,26 +142,57 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
                 _tuples(table, columns, rows, sqlite=True),
             )
         return
-    values = _tuples(table, columns, rows, sqlite=False)
     with driver_errors(session), raw_connection(session).cursor() as cursor:
         if len(rows) < COPY_THRESHOLD or _in_pipeline(session):
-            marks = ", ".join("%s" for _ in columns)
-            cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
+            cursor.execute(_records_insert(table, tuple(columns)), (_records(rows),))
             return
         with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in values:
+            for row in _tuples(table, columns, rows, sqlite=False):
                 copy.write_row(row)
 
 
-_PG_TYPES = {"BIGINT": "bigint", "INTEGER": "integer", "VARCHAR": "text", "TEXT": "text"}
+@functools.lru_cache(maxsize=256)
+def _records_insert(table: Table, columns: tuple[str, ...]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    return (
+        f'INSERT INTO "{table.name}" ({names}) SELECT {names} '
+        f"FROM json_to_recordset(%s::json) AS v({_record_type(table, columns)})"
+    )
 
 
-def _pg_array_type(table: Table, column: str) -> str:
-    col_type = table.c[column].type
-    if isinstance(col_type, UTCDateTime):
-        return "timestamptz[]"
-    name = col_type.compile(dialect=None).split("(")[0].upper()
-    return _PG_TYPES.get(name, "text") + "[]"
+@functools.lru_cache(maxsize=512)
+def _record_type(table: Table, columns: tuple[str, ...]) -> str:
+    """``"col" type, ...`` for ``json_to_recordset``: each column's own PostgreSQL type."""
+    return ", ".join(f'"{c}" {_pg_type(table, c)}' for c in columns)
+
+
+@functools.lru_cache(maxsize=512)
+def _pg_type(table: Table, column: str) -> str:
+    """The column's PostgreSQL type, as its DDL names it (``VARCHAR(100)``, ``JSON``...)."""
+    return str(table.c[column].type.compile(dialect=_POSTGRES))
+
+
+_POSTGRES = postgresql.dialect()
+
+
+def _records(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as one JSON array of objects, the single parameter of a small
+    write on PostgreSQL (see :func:`insert_rows`)."""
+    try:
+        return orjson.dumps(
+            rows, default=_plain, option=orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS
+        ).decode()
+    except (orjson.JSONEncodeError, TypeError):  # integers beyond 64 bits
+        return _RECORDS_ENCODER.encode(rows)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return str(value)
+
+
+_RECORDS_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_plain)
 
 
 def update_rows(
@@ -175,11 +213,24 @@ def update_rows(
                 f'UPDATE "{table.name}" SET {sets} WHERE {where}', values
             )
         return
-    everything = [*keys, *columns]
-    sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
-    unnest = ", ".join(f"CAST(%({c})s AS {_pg_array_type(table, c)})" for c in everything)
+    everything = (*keys, *columns)
+    with driver_errors(session), raw_connection(session).cursor() as cursor:
+        cursor.execute(
+            _unnest_update(table, keys, everything),
+            {c: [row[c] for row in rows] for c in everything},
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _unnest_update(table: Table, keys: tuple[str, ...], everything: tuple[str, ...]) -> str:
+    """Arrays, not one JSON parameter as for inserts: with arrays the planner
+    sees how many rows come and joins them to the key's index; from
+    ``json_to_recordset`` it assumed a hundred and scanned the table (measured:
+    2.8 ms for cap usage against well under 0.1 ms)."""
+    sets = ", ".join(f'"{c}" = v."{c}"' for c in everything if c not in keys)
+    unnest = ", ".join(f"CAST(%({c})s AS {_pg_type(table, c)}[])" for c in everything)
     names = ", ".join(f'"{c}"' for c in everything)
     where = " AND ".join(f't."{k}" = v."{k}"' for k in keys)
-    sql = f'UPDATE "{table.name}" AS t SET {sets} FROM unnest({unnest}) AS v({names}) WHERE {where}'
-    with driver_errors(session), raw_connection(session).cursor() as cursor:
-        cursor.execute(sql, {c: [row[c] for row in rows] for c in everything})
+    return (
+        f'UPDATE "{table.name}" AS t SET {sets} FROM unnest({unnest}) AS v({names}) WHERE {where}'
+    )
