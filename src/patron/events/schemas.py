@@ -76,7 +76,17 @@ class EventIn(BaseModel):
     refund_of: str | None = Field(default=None, min_length=1, max_length=200)
     attributes: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("*", mode="after")
+    @field_validator(
+        "external_id",
+        "name",
+        "member_external_id",
+        "currency",
+        "channel",
+        "store",
+        "refund_of",
+        "attributes",
+        mode="after",
+    )
     @classmethod
     def _storable(cls, value: Any, info: ValidationInfo) -> Any:
         """Refuse what no database column can store: NUL characters, NaN, infinities."""

@@ -37,7 +37,12 @@ def parse_row(raw: Any) -> EventIn:
         return EventIn.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        path = (err.get("ctx") or {}).get("path") or field_path(tuple(err["loc"]))
+        loc = tuple(err["loc"])
+        inner = (err.get("ctx") or {}).get("path")  # inside the field: attributes.score
+        if inner is None:
+            path = field_path(loc)
+        else:  # the field's own place before it: lines[0].sku
+            path = ".".join(p for p in (field_path(loc[:-1]) if len(loc) > 1 else "", inner) if p)
         raise InvalidInput(f"{path}: {err['msg']}", field=path) from None
 
 
