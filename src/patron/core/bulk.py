@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from patron.core.db import UTCDateTime
-from patron.core.driver import driver_errors, is_postgres, raw_connection
+from patron.core.driver import array_literal, driver_errors, is_postgres, raw_connection
 
 # Up to this many events a batch's writes are pipelined; larger ones use COPY.
 PIPELINE_LIMIT = 64
@@ -217,7 +217,7 @@ def update_rows(
     with driver_errors(session), raw_connection(session).cursor() as cursor:
         cursor.execute(
             _unnest_update(table, keys, everything),
-            {c: [row[c] for row in rows] for c in everything},
+            {c: array_literal([row[c] for row in rows]) for c in everything},
         )
 
 

@@ -7,10 +7,13 @@ as SQLAlchemy's, so callers and the API handle them as for any statement.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -46,3 +49,54 @@ def driver_errors(session: Session) -> Iterator[None]:
         yield
     except base as exc:
         raise DBAPIError.instance(None, None, exc, base) from exc
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array parameter as its text literal: ``{1,2,NULL}``,
+    ``{"a","b\\"c"}``.
+
+    psycopg dumps a Python list element by element in Python, finding each
+    element's type and escaping it: for the thousand keys and values of an
+    import batch's reads and updates that was about a twelfth of the import's
+    CPU. The literal is one string, typed by the statement (``CAST(%s AS
+    bigint[])``, or ``col = ANY(%s)`` where PostgreSQL takes the column's
+    type). Values are written exactly: integers and decimals as their digits,
+    times in ISO 8601 with their offset (a naive one is UTC, as everywhere in
+    Patron), JSON values as their JSON text.
+    """
+    return "{" + ",".join([_ELEMENT.get(type(v), _quoted_text)(v) for v in values]) + "}"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _quoted_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return _quoted_time(value)
+    if isinstance(value, int):  # an int subclass (bool and int themselves are in _ELEMENT)
+        return str(int(value))
+    return _quoted(str(value))  # Decimal, date, a str subclass...
+
+
+def _quoted_time(value: datetime) -> str:
+    return '"' + (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat() + '"'
+
+
+def _quoted_json(value: Any) -> str:
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError):  # integers beyond 64 bits
+        text = json.dumps(value, separators=(",", ":"), default=str)
+    return _quoted(text)
+
+
+_ELEMENT: dict[type, Callable[[Any], str]] = {
+    int: str,
+    bool: lambda v: "t" if v else "f",
+    type(None): lambda _: "NULL",
+    str: _quoted,
+    datetime: _quoted_time,
+    dict: _quoted_json,
+    list: _quoted_json,
+}

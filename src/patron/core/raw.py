@@ -38,7 +38,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from patron.core.clock import ensure_utc
 from patron.core.db import UTCDateTime
-from patron.core.driver import driver_errors, is_postgres, raw_connection
+from patron.core.driver import array_literal, driver_errors, is_postgres, raw_connection
 
 T = TypeVar("T")
 
@@ -138,7 +138,7 @@ def _for_driver(
     sql, fixed, times = _postgres_sql(session, statement)
     values = {**fixed, **params}
     for name in keys:
-        values[name] = list(values[name])  # one array parameter
+        values[name] = array_literal(values[name])  # one array parameter
     return sql, values, times
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from patron.core.bulk import insert_rows, update_rows
 from patron.core.db import table_of
-from patron.core.driver import is_postgres
+from patron.core.driver import array_literal, is_postgres
 from patron.core.errors import InvalidInput, NotFound
 from patron.core.money import format_money, to_minor
 from patron.core.raw import Ask, Loading, keys_in
@@ -57,7 +57,11 @@ def _stored_usage(session: Session, wanted: list[tuple[int, str, str]]) -> Ask:
     if is_postgres(session):
         return Ask(
             _USAGE_BY_ARRAYS,
-            {"m": [w[0] for w in wanted], "r": [w[1] for w in wanted], "k": [w[2] for w in wanted]},
+            {
+                "m": array_literal(w[0] for w in wanted),
+                "r": array_literal(w[1] for w in wanted),
+                "k": array_literal(w[2] for w in wanted),
+            },
         )
     return Ask(_USAGE_BY_JSON, {"w": orjson.dumps(wanted).decode()})
 
