@@ -118,6 +118,9 @@ def _postgres_sql(
     if found is not None and found[0] is statement:
         return found[1], found[2], found[3]
     compiled = statement.compile(dialect=session.get_bind().dialect)
+    expanding = [b.key for b in compiled.binds.values() if b.expanding]
+    if expanding:  # rendered per execution: this path sends the SQL text as compiled
+        raise TypeError(f"a list parameter ({', '.join(expanding)}) needs keys_in(), not in_()")
     sql = str(compiled)
     # Values the statement carries itself (a LIMIT, a literal in a condition).
     fixed = {k: v for k, v in compiled.params.items() if v is not None}

@@ -47,7 +47,7 @@ from patron.members.bulk import enrol_many
 from patron.members.models import Member
 from patron.program.schema import Program
 from patron.program.service import program_in_force, program_required
-from patron.referrals.batch import ReferralBatch, referrers_involved
+from patron.referrals.batch_reads import referral_batch_loading, referrers_involved
 from patron.rules.engine import evaluate
 from patron.rules.types import MemberFacts
 from patron.stamps.batch import StampBatch
@@ -167,7 +167,10 @@ class _Batch:
         live = {r.member_id for r in rows if r.member_id}
         # Referrers this batch may pay are locked now too: one lock order, and their
         # week of referrals is read only once no other batch can add to it.
-        live |= referrers_involved(self.session, self.program, [r for r in rows if r.member_id])
+        (referrers,) = gather(
+            self.session, referrers_involved(self.program, [r for r in rows if r.member_id])
+        )
+        live |= referrers
         self._to_lock, self._found = sorted(live), {m.id for m in found}
 
     def _locking(self, member_ids: list[int], known: set[int]) -> Loading[dict[int, AccountState]]:
@@ -240,16 +243,16 @@ class _Batch:
         # One round trip on PostgreSQL (core.raw.gather). The lock first: the reads
         # sent behind it run once it is held. Ids for as many events and entries as
         # the batch may write; the unused ones are gaps in the sequences (core.ids).
-        self.accounts, self.state, self.tiers, self.ids = gather(
+        self.accounts, self.state, self.tiers, self.ids, self.stamps, self.referrals = gather(
             self.session,
             self._locking(self._to_lock, self._found),
             BatchState.loading(self.session, self.program, live, lock_budgets=self.lock_budgets),
             TierBatch.loading(self.program, live),  # None without tiers
             reserving_ids(self.session, {EVENTS: len(live), ENTRIES: len(live)}),
+            # None without stamp cards, or without a referrals section
+            StampBatch.loading(self.session, self.program, live, self.members),
+            referral_batch_loading(self.program, live, self.members),
         )
-        self.stamps = StampBatch.load(self.session, self.program, live, self.members)
-        # None without a referrals section
-        self.referrals = ReferralBatch.load(self.session, self.program, live, self.members)
         self.accepted: list[Row] = []
         for row in live:
             try:

@@ -1,8 +1,8 @@
 """Referrals during event ingestion, in the batch's own transaction.
 
-``ReferralBatch.load`` returns None when the program has no ``referrals:``
-section: then ingestion does not touch these tables at all. Otherwise it reads,
-once per batch and only for the members concerned:
+``referral_batch_loading`` (in ``batch_reads``) gives None when the program has
+no ``referrals:`` section: then ingestion does not touch these tables at all.
+Otherwise it reads, once per batch and only for the members concerned:
 
 - the referrals of the batch's purchasers and of members signing up with a code
   (one query; most members have none);
@@ -29,7 +29,7 @@ Scoring then decides in memory, event by event in the batch's order:
 ``save`` writes it all after the events, before the batch's refund reversals
 (so bulk point postings come before the ORM ones, as in the rest of ingestion).
 The referrers a batch may touch are known before scoring
-(:func:`referrers_involved`): ingestion locks their point accounts with its own
+(``batch_reads.referrers_involved``): ingestion locks their point accounts with its own
 members', so concurrent batches take turns per referrer and the weekly limit
 holds under concurrency (tested with racing signups on PostgreSQL).
 """
@@ -37,7 +37,7 @@ holds under concurrency (tested with racing signups on PostgreSQL).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -46,16 +46,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from patron.core.errors import InvalidInput
-from patron.core.money import to_minor
-from patron.core.raw import unindexed
-from patron.events.models import Event
 from patron.ledger.posting import AccountState
 from patron.members.models import Member
 from patron.program.schema import Program
 from patron.referrals import checks
 from patron.referrals.codes import canonical
 from patron.referrals.definition import ReferralsDefinition
-from patron.referrals.models import Referral, ReferralCode
+from patron.referrals.models import Referral
 from patron.referrals.rewarding import (
     Grant,
     cancel_coupon,
@@ -72,43 +69,6 @@ FINGERPRINT_ATTRIBUTE = "payment_fingerprint"
 MAX_CODE_TEXT = 32  # stored as typed, cut to this (a code is 8 characters)
 MAX_ATTRIBUTE_TEXT = 200
 SETTLED = ("qualified", "rewarded")  # what a refund of the qualifying purchase undoes
-
-
-def referrers_involved(session: Session, program: Program, rows: Sequence[Row]) -> set[int]:
-    """The referrers whose points a batch may credit or take back.
-
-    Ingestion locks their accounts together with the batch's own members', in one
-    id order, before anything is scored: so a batch never waits for a lock while
-    holding others in another order (no deadlock), and a referrer's week of
-    referrals is counted only once no other batch can be adding to it (the weekly
-    limit holds for concurrent signups). Nothing to do without a referrals section.
-    """
-    if program.referrals is None:
-        return set()
-    codes = {
-        canonical(typed) or ""
-        for r in rows
-        if r.event.type == "signup" and (typed := _code_text(r)) is not None
-    } - {""}
-    purchasers = {r.member_id for r in rows if r.event.type == "purchase"}
-    refunded = {r.event.refund_of for r in rows if r.event.type == "refund" and r.event.refund_of}
-    found: set[int | None] = set()
-    if codes:
-        query = select(ReferralCode.member_id).where(ReferralCode.code.in_(sorted(codes)))
-        found.update(session.scalars(query))
-    if purchasers:
-        pending = select(Referral.referrer_id).where(
-            Referral.referee_id.in_(sorted(purchasers)), Referral.status == "pending"
-        )
-        found.update(session.scalars(pending))
-    if refunded:
-        settled = (
-            select(Referral.referrer_id)
-            .join(Event, Event.id == Referral.qualifying_event_id)
-            .where(Event.external_id.in_(sorted(refunded)), Referral.status.in_(SETTLED))
-        )
-        found.update(session.scalars(settled))
-    return {m for m in found if m is not None}
 
 
 @dataclass
@@ -151,107 +111,6 @@ class ReferralBatch:
     recent: dict[int, list[datetime]] = field(default_factory=lambda: defaultdict(list))
     referrer_payments: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     touched: list[_Referral] = field(default_factory=list)
-
-    # -- loading --------------------------------------------------------------
-    @classmethod
-    def load(
-        cls,
-        session: Session,
-        program: Program,
-        rows: Sequence[Row],
-        members: Mapping[int, MemberState],
-    ) -> ReferralBatch | None:
-        rules = program.referrals
-        if rules is None:
-            return None
-        batch = cls(program, rules, members, to_minor(rules.min_amount, program.currency))
-        signups = [r for r in rows if r.event.type == "signup" and _code_text(r) is not None]
-        purchases = [r for r in rows if r.event.type == "purchase"]
-        referees = {r.member_id for r in signups} | {r.member_id for r in purchases}
-        if referees:
-            batch._load_referrals(session, Referral.referee_id.in_(sorted(referees)))
-        refunded = {
-            r.event.refund_of for r in rows if r.event.type == "refund" and r.event.refund_of
-        }
-        if refunded:
-            batch._load_qualified(session, refunded)
-        if signups:
-            batch._load_signup_facts(session, signups)
-        paid = {_fingerprint(r) for r in purchases} - {None}
-        if paid:
-            referrers = {x.referrer_id for refs in batch.by_referee.values() for x in refs}
-            referrers |= set(batch.owners.values())
-            batch._load_payments(session, referrers - {None}, paid)  # type: ignore[arg-type]
-        return batch
-
-    def _load_referrals(self, session: Session, where: Any) -> None:
-        for ref in session.scalars(select(Referral).where(where).order_by(Referral.id)):
-            self.by_referee[ref.referee_id].append(_from_row(ref))
-
-    def _load_qualified(self, session: Session, purchases: set[str]) -> None:
-        query = (
-            select(Referral, Event.external_id)
-            .join(Event, Event.id == Referral.qualifying_event_id)
-            .where(Event.external_id.in_(sorted(purchases)), Referral.status.in_(SETTLED))
-        )
-        for ref, ext in session.execute(query):
-            known = next((x for x in self.by_referee[ref.referee_id] if x.id == ref.id), None)
-            if known is None:
-                known = _from_row(ref)
-                self.by_referee[ref.referee_id].append(known)
-            known.qualifying_ext = ext
-            self.by_purchase[ext] = known
-
-    def _load_signup_facts(self, session: Session, signups: list[Row]) -> None:
-        codes = {c for c in (canonical(_code_text(r) or "") for r in signups) if c}
-        if codes:
-            self.owners = dict(
-                session.execute(
-                    select(ReferralCode.code, ReferralCode.member_id).where(
-                        ReferralCode.code.in_(sorted(codes))
-                    )
-                ).all()
-            )
-        referees = sorted({r.member_id for r in signups})
-        wanted = sorted(set(referees) | set(self.owners.values()))
-        for mid, email, phone, status in session.execute(
-            select(Member.id, Member.email, Member.phone, Member.status).where(
-                Member.id.in_(wanted)
-            )
-        ):
-            self.people[mid] = checks.Person(mid, email, phone, status)
-        self.signed_up = set(
-            session.scalars(
-                select(Event.member_id)
-                # unindexed: SQLite must take the member index, not the type one
-                .where(Event.member_id.in_(referees), unindexed(Event.type) == "signup")
-                .distinct()
-            )
-        )
-        referrers = sorted(set(self.owners.values()))
-        if referrers:
-            since = min(r.occurred_at for r in signups) - checks.WEEK
-            for referrer, at in session.execute(
-                select(Referral.referrer_id, Referral.referred_at).where(
-                    Referral.referrer_id.in_(referrers),
-                    Referral.referred_at > since,
-                    Referral.status != "rejected",
-                )
-            ):
-                self.recent[referrer or 0].append(at)
-
-    def _load_payments(self, session: Session, referrers: set[int], paid: set[str]) -> None:
-        if not referrers:
-            return
-        used = Event.attributes[FINGERPRINT_ATTRIBUTE].as_string()
-        for mid, fingerprint in session.execute(
-            select(Event.member_id, used).where(
-                Event.member_id.in_(sorted(referrers)),
-                unindexed(Event.type) == "purchase",
-                used.in_(sorted(paid)),
-            )
-        ):
-            self.referrer_payments[mid].add(fingerprint)
 
     # -- scoring --------------------------------------------------------------
     def check(self, row: Row) -> None:

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from patron.core.bulk import insert_rows, update_rows
 from patron.core.db import table_of
 from patron.core.ids import reserve_ids
+from patron.core.raw import Ask, Loading, keys_in
 from patron.events.models import Event
 from patron.program.schema import Program
 from patron.rewards.codes import display
@@ -68,6 +69,23 @@ if TYPE_CHECKING:
 
 CARDS = table_of(StampCard)
 STAMPS = table_of(Stamp)
+# In the order of Card's fields.
+_CARD_COLUMNS = (
+    StampCard.id,
+    StampCard.member_id,
+    StampCard.card,
+    StampCard.status,
+    StampCard.stamps,
+    StampCard.goal,
+    StampCard.started_at,
+    StampCard.expires_at,
+    StampCard.ended_at,
+    StampCard.redemption_id,
+)
+_OPEN_CARDS = select(*_CARD_COLUMNS).where(
+    keys_in(StampCard.member_id, "keys"), StampCard.status == "open"
+)
+_REWARDS = select(Reward.key, Reward.id).where(keys_in(Reward.key, "keys"))
 
 
 @dataclass(eq=False)
@@ -126,31 +144,34 @@ class StampBatch:
 
     # -- loading ------------------------------------------------------------------
     @classmethod
-    def load(
+    def loading(
         cls,
         session: Session,
         program: Program,
         rows: Sequence[Row],
         members: dict[int, MemberState],
-    ) -> StampBatch | None:
-        """None when the program has no stamp cards (then ingestion does nothing more)."""
+    ) -> Loading[StampBatch | None]:
+        """None when the program has no stamp cards (then ingestion does nothing more).
+
+        A loader for ``core.raw.gather``: the rewards and the open cards are read
+        with the batch's locks (one round trip on PostgreSQL); a batch with refunds
+        then reads what their purchases stamped.
+        """
         if not program.stamp_cards:
             return None
         batch = cls(program, members, {c.id: c for c in program.stamp_cards})
         member_ids = sorted({r.member_id for r in rows})
         if not member_ids:
             return batch
-        wanted = {c.reward for c in program.stamp_cards}
-        batch.reward_rows = {
-            key: rid
-            for key, rid in session.execute(
-                select(Reward.key, Reward.id).where(Reward.key.in_(wanted))
-            )
-        }
-        for card in session.scalars(
-            select(StampCard).where(StampCard.member_id.in_(member_ids), StampCard.status == "open")
-        ):
-            batch.open[(card.member_id, card.card)] = _card(card)
+        wanted = sorted({c.reward for c in program.stamp_cards})
+        rewards, cards = yield [
+            Ask(_REWARDS, {"keys": wanted}, keys=("keys",)),
+            Ask(_OPEN_CARDS, {"keys": member_ids}, keys=("keys",)),
+        ]
+        batch.reward_rows = {key: rid for key, rid in rewards}
+        for row in cards:
+            card = Card(*row)
+            batch.open[(card.member_id, card.card)] = card
         refunded = {r.event.refund_of for r in rows if r.event.type == "refund"}
         refunded.discard(None)
         if refunded:

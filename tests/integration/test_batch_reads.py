@@ -1,0 +1,66 @@
+"""Hot-path reads (``core.raw.gather``): loaders side by side, key lists of any
+text, values as the column types make them, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from patron.core.db import Database
+from patron.core.raw import Ask, Loading, gather, keys_in
+from patron.members.bulk import enrol_many
+from patron.members.models import Member
+
+AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+NAMES = ["plain", 'say "hi"', "back\\slash", "comma, {brace}", "Zoë ☕", "NULL"]
+_BY_NAME = select(Member.external_id, Member.enrolled_at).where(keys_in(Member.external_id, "keys"))
+_BY_ID = select(Member.id, Member.external_id).where(keys_in(Member.id, "keys"))
+
+
+def _names(names: list[str]) -> Loading[dict[str, datetime]]:
+    (rows,) = yield [Ask(_BY_NAME, {"keys": names}, keys=("keys",))]
+    return {name: enrolled for name, enrolled in rows}
+
+
+_BY_NAME_IDS = _BY_NAME.with_only_columns(Member.id)
+
+
+def _two_steps_built_once(names: list[str]) -> Loading[list[str]]:
+    (rows,) = yield [Ask(_BY_NAME_IDS, {"keys": names}, keys=("keys",))]
+    (back,) = yield [Ask(_BY_ID, {"keys": [mid for (mid,) in rows]}, keys=("keys",))]
+    return sorted(name for _, name in back)
+
+
+@pytest.fixture
+def enrolled(database: Database) -> Database:
+    with database.unit_of_work() as session:
+        enrol_many(session, dict.fromkeys(NAMES, AT), AT)
+    return database
+
+
+def test_loaders_run_side_by_side_and_key_lists_hold_any_text(enrolled: Database) -> None:
+    with enrolled.unit_of_work() as session:
+        found, back, nothing = gather(
+            session,
+            _names([*NAMES, "absent"]),
+            _two_steps_built_once(NAMES[:3]),
+            _names([]),
+        )
+    assert found == dict.fromkeys(NAMES, AT)
+    assert all(t.tzinfo is not None and t.utcoffset() == UTC.utcoffset(t) for t in found.values())
+    assert back == sorted(NAMES[:3])
+    assert nothing == {}
+
+
+def test_a_list_expanded_per_execution_is_refused_on_postgresql(enrolled: Database) -> None:
+    if not enrolled.is_postgres:
+        pytest.skip("SQLite runs such statements through the session")
+    expanding = select(Member.id).where(Member.external_id.in_(["plain"]))
+
+    def loader() -> Loading[None]:
+        yield [Ask(expanding, {})]
+
+    with enrolled.unit_of_work() as session, pytest.raises(TypeError, match="keys_in"):
+        gather(session, loader())
