@@ -50,7 +50,7 @@ from patron.program.service import program_in_force, program_required
 from patron.referrals.batch_reads import referral_batch_loading, referrers_involved
 from patron.rules.engine import evaluate
 from patron.rules.types import MemberFacts
-from patron.stamps.batch import StampBatch
+from patron.stamps.batch import STAMPS, StampBatch
 from patron.tiers.batch import TierBatch, member_tier_facts
 
 EVENTS = table_of(Event)
@@ -248,11 +248,20 @@ class _Batch:
             self._locking(self._to_lock, self._found),
             BatchState.loading(self.session, self.program, live, lock_budgets=self.lock_budgets),
             TierBatch.loading(self.program, live),  # None without tiers
-            reserving_ids(self.session, {EVENTS: len(live), ENTRIES: len(live)}),
+            reserving_ids(
+                self.session,
+                {
+                    EVENTS: len(live),
+                    ENTRIES: len(live),
+                    STAMPS: StampBatch.ids_wanted(self.program, live),
+                },
+            ),
             # None without stamp cards, or without a referrals section
             StampBatch.loading(self.session, self.program, live, self.members),
             referral_batch_loading(self.program, live, self.members),
         )
+        if self.stamps is not None:
+            self.stamps.stamp_ids = self.ids[STAMPS]
         self.accepted: list[Row] = []
         for row in live:
             try:
@@ -366,9 +375,12 @@ class _Batch:
             self._save_members()
             if self.tiers is not None:
                 self.tiers.save(self.session, self.members, self.at)
+            stamped = self.stamps is not None and self.stamps.writes_only_rows()
+            if stamped:
+                self.stamps.save(self.session, self.at)
         if claims is not None:
             claims.settle()  # a budget overshot: all of the above undone, BudgetContention
-        if self.stamps is not None:
+        if self.stamps is not None and not stamped:
             self.stamps.save(self.session, self.at)
         if self.referrals is not None:  # before the refunds' own (ORM) reversals
             self.referrals.save(self.session, self.accounts, self.at)

@@ -141,6 +141,7 @@ class StampBatch:
     stored_moves: list[tuple[Card, Card]] = field(default_factory=list)  # (gone, into)
     to_cancel: list[int] = field(default_factory=list)
     by_row: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    stamp_ids: list[int] = field(default_factory=list)  # reserved with the batch's ids
 
     # -- loading ------------------------------------------------------------------
     @classmethod
@@ -493,6 +494,25 @@ class StampBatch:
         return list(self.by_row.get(row.index, ()))
 
     # -- writing ----------------------------------------------------------------------
+    @staticmethod
+    def ids_wanted(program: Program, rows: Sequence[Row]) -> int:
+        """Stamp ids to reserve with the batch's own: one stamp row per card a
+        purchase or refund touches, as a rule (a card that fills up and goes on in
+        a new one takes two; ``save`` then reserves them all again)."""
+        return len(program.stamp_cards) * sum(r.event.type in ("purchase", "refund") for r in rows)
+
+    def writes_only_rows(self) -> bool:
+        """Whether saving is only new stamp rows and the changed counts of stored
+        cards, with every id known: no coupon, no new card, no merge. Then the
+        writes need no answer and can travel in the batch's write pipeline."""
+        return (
+            not self.to_cancel
+            and not self.stored_moves
+            and not any(c.coupon is not None or (c.new and not c.gone) for c in self.cards)
+            and not any(c.coupon is not None for c in self._stored())
+            and len(self.entries) <= len(self.stamp_ids)
+        )
+
     def save(self, session: Session, at: datetime) -> None:
         """Write coupons, cards and stamps (after the batch's events are written)."""
         if not self.entries:
@@ -520,7 +540,11 @@ class StampBatch:
                 [{"gone": g.id, "into": i.id} for g, i in self.stored_moves],
                 execution_options={"synchronize_session": False},
             )
-        stamp_ids = reserve_ids(session, STAMPS, len(self.entries))
+        stamp_ids = (
+            self.stamp_ids[: len(self.entries)]  # reserved with the batch's ids, as a rule
+            if len(self.entries) <= len(self.stamp_ids)
+            else reserve_ids(session, STAMPS, len(self.entries))  # those go unused
+        )
         insert_rows(
             session,
             STAMPS,
