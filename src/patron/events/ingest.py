@@ -51,6 +51,7 @@ from patron.referrals.batch_reads import referral_batch_loading, referrers_invol
 from patron.rules.engine import evaluate
 from patron.rules.types import MemberFacts
 from patron.stamps.batch import STAMPS, StampBatch
+from patron.stamps.batch_reads import stamp_batch_loading
 from patron.tiers.batch import TierBatch, member_tier_facts
 
 EVENTS = table_of(Event)
@@ -257,7 +258,7 @@ class _Batch:
                 },
             ),
             # None without stamp cards, or without a referrals section
-            StampBatch.loading(self.session, self.program, live, self.members),
+            stamp_batch_loading(self.session, self.program, live, self.members),
             referral_batch_loading(self.program, live, self.members),
         )
         if self.stamps is not None:

@@ -19,7 +19,7 @@ from patron.events.reads import StoredEvent
 from patron.events.schemas import AwardOut, Outcome
 from patron.ledger.models import LedgerEntry
 from patron.program.schema import Program
-from patron.stamps.batch import stored_stamp_texts
+from patron.stamps.batch_reads import stored_stamp_texts
 
 if TYPE_CHECKING:
     from patron.events.rows import Row

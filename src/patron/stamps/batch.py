@@ -1,7 +1,7 @@
 """Stamp cards during ingestion: stamps, completions and refunds, in the event's transaction.
 
-Loaded once per batch, only when the program has stamp cards: one query for
-the open cards of the batch's members (their accounts are already locked, so
+Loaded once per batch (``batch_reads``), only when the program has stamp cards:
+the open cards of the batch's members, read once their accounts are locked (so
 concurrent batches of one member see each other's cards), plus, when the batch
 has refunds, the stamps those purchases gave and the coupons of the cards they
 completed (row-locked on PostgreSQL so a till cannot use one while we decide).
@@ -35,24 +35,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.orm import Session
 
 from patron.core.bulk import insert_rows, update_rows
 from patron.core.db import table_of
 from patron.core.ids import reserve_ids
-from patron.core.raw import Ask, Loading, keys_in
-from patron.events.models import Event
 from patron.program.schema import Program
 from patron.rewards.codes import display
 from patron.rewards.free import (
     cancel_free_coupons,
     free_coupon_values,
     issue_free_coupons,
-    lock_coupons,
 )
-from patron.rewards.models import Reward
 from patron.rules.checks import moment_utc
+from patron.stamps.cards import Card, Entry, card_row, stamp_row
 from patron.stamps.counting import (
     Line,
     expires_at,
@@ -69,60 +66,6 @@ if TYPE_CHECKING:
 
 CARDS = table_of(StampCard)
 STAMPS = table_of(Stamp)
-# In the order of Card's fields.
-_CARD_COLUMNS = (
-    StampCard.id,
-    StampCard.member_id,
-    StampCard.card,
-    StampCard.status,
-    StampCard.stamps,
-    StampCard.goal,
-    StampCard.started_at,
-    StampCard.expires_at,
-    StampCard.ended_at,
-    StampCard.redemption_id,
-)
-_OPEN_CARDS = select(*_CARD_COLUMNS).where(
-    keys_in(StampCard.member_id, "keys"), StampCard.status == "open"
-)
-_REWARDS = select(Reward.key, Reward.id).where(keys_in(Reward.key, "keys"))
-
-
-@dataclass(eq=False)
-class Card:
-    """A member's card as the batch sees it (hashable by identity)."""
-
-    id: int | None
-    member_id: int
-    card: str
-    status: str
-    stamps: int
-    goal: int
-    started_at: datetime
-    expires_at: datetime | None
-    ended_at: datetime | None = None
-    redemption_id: int | None = None
-    coupon_status: str | None = None  # of a stored coupon: issued | used | cancelled
-    coupon: dict[str, Any] | None = None  # a coupon this batch issues
-    new: bool = False
-    changed: bool = False
-    gone: bool = False  # merged into a reopened card: deleted when saved
-
-    def change(self, **values: Any) -> None:
-        for key, value in values.items():
-            setattr(self, key, value)
-        self.changed = True
-
-
-@dataclass
-class Entry:
-    card: Card
-    kind: str
-    count: int
-    row: Row
-    explanation: str
-    purchase_row: Row | None = None
-    purchase_id: int | None = None
 
 
 @dataclass
@@ -142,81 +85,6 @@ class StampBatch:
     to_cancel: list[int] = field(default_factory=list)
     by_row: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     stamp_ids: list[int] = field(default_factory=list)  # reserved with the batch's ids
-
-    # -- loading ------------------------------------------------------------------
-    @classmethod
-    def loading(
-        cls,
-        session: Session,
-        program: Program,
-        rows: Sequence[Row],
-        members: dict[int, MemberState],
-    ) -> Loading[StampBatch | None]:
-        """None when the program has no stamp cards (then ingestion does nothing more).
-
-        A loader for ``core.raw.gather``: the rewards and the open cards are read
-        with the batch's locks (one round trip on PostgreSQL); a batch with refunds
-        then reads what their purchases stamped.
-        """
-        if not program.stamp_cards:
-            return None
-        batch = cls(program, members, {c.id: c for c in program.stamp_cards})
-        member_ids = sorted({r.member_id for r in rows})
-        if not member_ids:
-            return batch
-        wanted = sorted({c.reward for c in program.stamp_cards})
-        rewards, cards = yield [
-            Ask(_REWARDS, {"keys": wanted}, keys=("keys",)),
-            Ask(_OPEN_CARDS, {"keys": member_ids}, keys=("keys",)),
-        ]
-        batch.reward_rows = {key: rid for key, rid in rewards}
-        for row in cards:
-            card = Card(*row)
-            batch.open[(card.member_id, card.card)] = card
-        refunded = {r.event.refund_of for r in rows if r.event.type == "refund"}
-        refunded.discard(None)
-        if refunded:
-            batch._load_refunded(session, refunded)  # type: ignore[arg-type]
-        return batch
-
-    def _load_refunded(self, session: Session, external_ids: set[str]) -> None:
-        purchases = session.execute(
-            select(Event.id, Event.external_id, Event.lines, Event.amount).where(
-                Event.external_id.in_(external_ids), Event.type == "purchase"
-            )
-        ).all()
-        if not purchases:
-            return
-        by_id = {p.id: p.external_id for p in purchases}
-        for p in purchases:
-            self.purchase_ids[p.external_id] = p.id
-            self.lines[p.external_id] = (
-                [
-                    Line(li["sku"], li.get("category"), li["quantity"], li["unit_price"])
-                    for li in p.lines or []
-                ],
-                p.amount,
-            )
-        given = session.execute(
-            select(Stamp.purchase_id, Stamp.card_id, func.sum(Stamp.count))
-            .where(Stamp.purchase_id.in_(list(by_id)))
-            .group_by(Stamp.purchase_id, Stamp.card_id)
-            .order_by(Stamp.card_id)
-        ).all()
-        known = {c.id: c for c in self.open.values()}
-        missing = sorted({card_id for _, card_id, _ in given} - set(known))
-        if missing:
-            for stored in session.scalars(select(StampCard).where(StampCard.id.in_(missing))):
-                known[stored.id] = _card(stored)
-            coupons = lock_coupons(
-                session, [c.redemption_id for c in known.values() if c.redemption_id]
-            )
-            for card in known.values():
-                if card.redemption_id is not None:
-                    card.coupon_status = coupons.get(card.redemption_id)
-        for purchase_id, card_id, total in given:
-            card = known[card_id]
-            self.given.setdefault((by_id[purchase_id], card.card), {})[card] = int(total or 0)
 
     # -- stamping -------------------------------------------------------------------
     def after_event(self, row: Row) -> None:
@@ -525,12 +393,12 @@ class StampBatch:
         fresh = [c for c in self.cards if not c.gone]
         for card, card_id in zip(fresh, reserve_ids(session, CARDS, len(fresh)), strict=True):
             card.id = card_id
-        insert_rows(session, CARDS, [_card_row(c, at) for c in fresh])
+        insert_rows(session, CARDS, [card_row(c, at) for c in fresh])
         update_rows(
             session,
             CARDS,
             "id",
-            [_card_row(c, at) for c in self._stored() if c.changed and not c.gone],
+            [card_row(c, at) for c in self._stored() if c.changed and not c.gone],
         )
         if self.stored_moves:
             session.execute(
@@ -548,7 +416,7 @@ class StampBatch:
         insert_rows(
             session,
             STAMPS,
-            [_stamp_row(e, i) for e, i in zip(self.entries, stamp_ids, strict=True)],
+            [stamp_row(e, i) for e, i in zip(self.entries, stamp_ids, strict=True)],
         )
         if self.stored_moves:
             session.execute(
@@ -567,65 +435,3 @@ class StampBatch:
         for gone, _ in self.stored_moves:
             seen.setdefault(gone.id or 0, gone)
         return [seen[k] for k in sorted(seen)]
-
-
-def _card(row: StampCard) -> Card:
-    return Card(
-        row.id,
-        row.member_id,
-        row.card,
-        row.status,
-        row.stamps,
-        row.goal,
-        row.started_at,
-        row.expires_at,
-        row.ended_at,
-        row.redemption_id,
-    )
-
-
-def _card_row(card: Card, at: datetime) -> dict[str, Any]:
-    return {
-        "id": card.id,
-        "member_id": card.member_id,
-        "card": card.card,
-        "status": card.status,
-        "stamps": card.stamps,
-        "goal": card.goal,
-        "started_at": card.started_at,
-        "expires_at": card.expires_at,
-        "ended_at": card.ended_at,
-        "redemption_id": card.redemption_id,
-        "updated_at": at,
-    }
-
-
-def _stamp_row(entry: Entry, stamp_id: int) -> dict[str, Any]:
-    purchase = entry.purchase_id
-    if purchase is None and entry.purchase_row is not None:
-        purchase = entry.purchase_row.event_id
-    return {
-        "id": stamp_id,
-        "card_id": entry.card.id,
-        "member_id": entry.card.member_id,
-        "kind": entry.kind,
-        "count": entry.count,
-        "event_id": entry.row.event_id,
-        "purchase_id": purchase,
-        "explanation": entry.explanation,
-        "created_at": entry.row.occurred_at,
-    }
-
-
-def stored_stamp_texts(session: Session, event_ids: Sequence[int]) -> dict[int, list[str]]:
-    """The stamp explanations stored events produced, for replies to retries."""
-    out: dict[int, list[str]] = defaultdict(list)
-    if event_ids:
-        for event_id, text in session.execute(
-            select(Stamp.event_id, Stamp.explanation)
-            .where(Stamp.event_id.in_(list(event_ids)))
-            .order_by(Stamp.id)
-        ):
-            if event_id is not None:
-                out[event_id].append(text)
-    return out
