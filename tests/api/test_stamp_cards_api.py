@@ -98,3 +98,45 @@ def test_a_program_with_a_bad_card_is_refused_naming_the_path(
     text = response.text
     assert "stamp_cards[0].reward" in text and "no reward 'nope' in rewards" in text
     assert "stamp_cards[0].min_spend" in text
+
+
+def _simulate(client: TestClient, headers: H, **body: Any) -> dict[str, Any]:
+    response = client.post("/v1/program/simulate", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    out: dict[str, Any] = response.json()
+    return out
+
+
+def test_simulate_says_what_a_purchase_would_do_to_the_cards_and_writes_nothing(
+    client: TestClient, stamped: Database, pos_headers: H, read_headers: H
+) -> None:
+    purchase = {k: v for k, v in coffee("x", quantity=2).items() if k != "member_external_id"}
+    # A new member would start a card.
+    fresh = _simulate(client, read_headers, event=purchase)
+    assert fresh["stamp_cards"] == ["2 stamps on Coffee card: 2 of 3; 2 matching items"]
+    blocked = _simulate(client, read_headers, event=purchase, member={"status": "blocked"})
+    assert blocked["stamp_cards"] == []
+
+    # A member holding 2 of 3: the card completes, the coupon is named without a
+    # code (it has none until it is given), and the surplus starts a new card.
+    member = send(client, pos_headers, coffee("o1", quantity=2))[0]["member_id"]
+    before = client.get(f"/v1/members/{member}/stamp-cards", headers=read_headers).json()
+    out = _simulate(client, read_headers, event=purchase, member_id=member)
+    assert out["stamp_cards"] == [
+        "1 stamp on Coffee card: 3 of 3; 2 matching items",
+        "Coffee card complete: Free coffee coupon",
+        "1 stamp on Coffee card (carried over): 1 of 3; 2 matching items",
+    ]
+    # The real purchase does what the simulation said, with a code for the coupon.
+    after_sim = client.get(f"/v1/members/{member}/stamp-cards", headers=read_headers).json()
+    assert after_sim == before
+    real = send(client, pos_headers, coffee("o2", quantity=2))[0]["stamp_cards"]
+    assert real[0] == out["stamp_cards"][0] and real[2] == out["stamp_cards"][2]
+    assert real[1].startswith("Coffee card complete: Free coffee coupon ")
+
+
+def test_simulate_of_other_events_has_no_stamps(
+    client: TestClient, stamped: Database, read_headers: H
+) -> None:
+    signup = {"type": "signup"}
+    assert _simulate(client, read_headers, event=signup)["stamp_cards"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,13 +12,17 @@ from sqlalchemy.orm import Session
 
 from patron.core.clock import now
 from patron.core.errors import NotFound
+from patron.core.raw import gather
+from patron.events.rows import MemberState, Row
 from patron.events.validation import check_shape, parse_row, to_facts
 from patron.ledger.models import RuleBudget, RuleUsage
 from patron.members.models import Member
+from patron.program.schema import Program
 from patron.program.service import require_program
 from patron.rules.engine import evaluate
 from patron.rules.periods import period_key
 from patron.rules.types import MemberFacts
+from patron.stamps.batch_reads import stamp_batch_loading
 from patron.tiers.batch import tier_facts
 
 
@@ -76,6 +81,14 @@ def simulate(
         )
     budgets = {b.rule_id: b.awarded for b in session.scalars(select(RuleBudget))}
     evaluation = evaluate(program, facts, member_facts, budgets_used=budgets)
+    row = Row(0, event, "", occurred_at.astimezone(UTC), member_facts.member_id, facts)
+    member_state = MemberState(
+        member_facts.member_id,
+        member_facts.status,
+        dict(member_facts.attributes),
+        member_facts.purchase_count,
+        None,
+    )
     return {
         "program_version": version,
         "points": evaluation.points,
@@ -86,4 +99,17 @@ def simulate(
         "skipped": list(evaluation.skipped),
         "available_at": program.available_at(occurred_at),
         "expires_at": program.expires_at(occurred_at),
+        "stamp_cards": _stamps(session, program, row, member_state),
     }
+
+
+def _stamps(session: Session, program: Program, row: Row, member: MemberState) -> list[str]:
+    """What the purchase would do to the member's stamp cards, as ingestion would say
+    it: the member's open cards are read, nothing is written, and a coupon a full
+    card would give is named without a code (it has none until it is given)."""
+    (batch,) = gather(session, stamp_batch_loading(session, program, [row], {member.id: member}))
+    if batch is None:
+        return []
+    batch.simulated = True
+    batch.after_event(row)
+    return batch.explanations(row)

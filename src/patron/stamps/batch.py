@@ -85,6 +85,7 @@ class StampBatch:
     to_cancel: list[int] = field(default_factory=list)
     by_row: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     stamp_ids: list[int] = field(default_factory=list)  # reserved with the batch's ids
+    simulated: bool = False  # simulate: a coupon that would be given has no code yet
 
     # -- stamping -------------------------------------------------------------------
     def after_event(self, row: Row) -> None:
@@ -198,7 +199,8 @@ class StampBatch:
             "complete",
             0,
             row,
-            f"{definition.name} complete: {reward.name} coupon {display(values['code'])}",
+            f"{definition.name} complete: {reward.name} coupon"
+            + ("" if self.simulated else f" {display(values['code'])}"),
         )
 
     # -- refunds ----------------------------------------------------------------------
