@@ -5,6 +5,7 @@ unused coupon cancelled and the card reopened, used coupon kept with stamps owed
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -179,6 +180,32 @@ def test_cards_expire_and_a_new_one_starts(database: Database, clock: FrozenCloc
     assert result.stamp_cards[0].startswith("Coffee card expired on ")
     assert "with 2 of 3 stamps; a new card starts" in result.stamp_cards[0]
     assert [c[:2] for c in cards(database)] == [("expired", 2), ("open", 1)]
+
+
+def test_stamps_only_for_purchases_inside_the_cards_dates(
+    database: Database, clock: FrozenClock
+) -> None:
+    """valid_from counts from the start of its day, valid_until to the end of its day,
+    in the program's time zone; the purchase's own time decides, not when it arrives."""
+    clock.set(datetime(2026, 3, 25, 12, 0, tzinfo=UTC))
+    load_program(database, program(valid_from="2026-03-10", valid_until="2026-03-20"), clock)
+    moments = {
+        "before": "2026-03-09T23:59:59+00:00",
+        "first": "2026-03-10T00:00:00+00:00",
+        "last": "2026-03-20T23:59:59+00:00",
+        "after": "2026-03-21T00:00:00+00:00",
+    }
+    stamped = {
+        name: one(database, coffee(name, occurred_at=at)).stamp_cards
+        for name, at in moments.items()
+    }
+    assert stamped == {
+        "before": [],
+        "first": ["1 stamp on Coffee card: 1 of 3; 1 matching item"],
+        "last": ["1 stamp on Coffee card: 2 of 3; 1 matching item"],
+        "after": [],
+    }
+    assert cards(database) == [("open", 2, 3, None)]
 
 
 def test_refunding_a_stamped_purchase_removes_its_stamps(stamped: Database) -> None:
