@@ -19,12 +19,13 @@ from patron.core.bulk import insert_rows, pipelined, update_rows
 from patron.core.clock import now
 from patron.core.db import table_of
 from patron.core.driver import is_postgres
-from patron.core.errors import InvalidInput, NotFound, PatronError
+from patron.core.errors import InvalidInput, PatronError
 from patron.core.ids import reserving_ids
 from patron.core.raw import Loading, gather
 from patron.events.batch_state import BatchState
 from patron.events.budget_claims import BudgetContention
 from patron.events.models import Event
+from patron.events.named_members import member_of, members_with_enrolled
 from patron.events.reads import (
     MemberRow,
     lock_accounts_with_members,
@@ -32,7 +33,7 @@ from patron.events.reads import (
     stored_events,
 )
 from patron.events.retries import answer_repeats, sort_out_retries
-from patron.events.rows import MemberState, Row, event_record
+from patron.events.rows import Row, event_record
 from patron.events.schemas import BatchResult, EventIn, Outcome
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
 from patron.ledger.posting import (
@@ -43,7 +44,6 @@ from patron.ledger.posting import (
     post_earnings,
 )
 from patron.ledger.schemas import MAX_POINTS
-from patron.members.bulk import enrol_many
 from patron.members.models import Member
 from patron.program.schema import Program
 from patron.program.service import program_in_force, program_required
@@ -145,26 +145,14 @@ class _Batch:
         return rows
 
     def _resolve_members(self, rows: list[Row], found: list[MemberRow]) -> None:
-        ext_to_id = {m.external_id: m.id for m in found if m.external_id}
-        known_ids = {m.id for m in found}
-        enrol: dict[str, datetime] = {}
+        self.members, ext_to_id = members_with_enrolled(
+            self.session, self.program, rows, found, self.at
+        )
         for row in rows:
-            ext = row.event.member_external_id
-            if ext and ext not in ext_to_id and self._may_enrol(row):
-                enrol[ext] = min(enrol.get(ext, row.occurred_at), row.occurred_at)
-        new_ids = enrol_many(self.session, enrol, self.at)
-        ext_to_id.update(new_ids)
-        self.members = {
-            m.id: MemberState(
-                m.id, m.status, dict(m.attributes or {}), m.purchase_count, m.last_activity_at
-            )
-            for m in found
-        }
-        for mid in new_ids.values():
-            self.members[mid] = MemberState(mid, "active", {}, 0, None, changed=True)
-            known_ids.add(mid)
-        for row in rows:
-            self._assign_member(row, ext_to_id, known_ids)
+            try:
+                row.member_id = member_of(row, ext_to_id, self.members)
+            except PatronError as exc:
+                self._reject(row.index, exc)
         live = {r.member_id for r in rows if r.member_id}
         # Referrers this batch may pay are locked now too: one lock order, and their
         # week of referrals is read only once no other batch can add to it.
@@ -199,44 +187,6 @@ class _Batch:
                 state.status, state.attributes = status, dict(attributes or {})
                 state.purchase_count, state.last_activity_at = purchases, last_activity
         return accounts
-
-    def _may_enrol(self, row: Row) -> bool:
-        if row.event.type == "signup":
-            return True
-        return row.event.type != "refund" and self.program.unknown_members == "enrol"
-
-    def _assign_member(self, row: Row, ext_to_id: dict[str, int], known: set[int]) -> None:
-        ev = row.event
-        if ev.member_external_id is not None:
-            mid = ext_to_id.get(ev.member_external_id)
-            if mid is None:
-                why = (
-                    "refunds never enrol members"
-                    if ev.type == "refund"
-                    else "this program rejects events from unknown members"
-                )
-                self._reject(
-                    row.index,
-                    NotFound(
-                        f"no member with external_id {ev.member_external_id}; {why}",
-                        field="member_external_id",
-                    ),
-                )
-                return
-            if ev.member_id is not None and ev.member_id != mid:
-                self._reject(
-                    row.index,
-                    InvalidInput(
-                        "member_id and member_external_id name different members", field="member_id"
-                    ),
-                )
-                return
-        else:
-            mid = ev.member_id or 0
-            if mid not in known:
-                self._reject(row.index, NotFound(f"no member with id {mid}", field="member_id"))
-                return
-        row.member_id = mid
 
     # -- scoring ------------------------------------------------------------
     def _score(self, rows: list[Row]) -> None:
