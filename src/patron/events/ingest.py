@@ -48,10 +48,11 @@ from patron.members.models import Member
 from patron.program.schema import Program
 from patron.program.service import program_in_force, program_required
 from patron.referrals.batch_reads import referral_batch_loading, referrers_involved
+from patron.referrals.batch_writes import save_referrals
 from patron.rules.engine import evaluate
 from patron.rules.types import MemberFacts
-from patron.stamps.batch import STAMPS, StampBatch
 from patron.stamps.batch_reads import stamp_batch_loading
+from patron.stamps.batch_writes import STAMPS, save_stamps, stamp_ids_wanted, writes_only_rows
 from patron.tiers.batch import TierBatch, member_tier_facts
 
 EVENTS = table_of(Event)
@@ -204,7 +205,7 @@ class _Batch:
                 {
                     EVENTS: len(live),
                     ENTRIES: len(live),
-                    STAMPS: StampBatch.ids_wanted(self.program, live),
+                    STAMPS: stamp_ids_wanted(self.program, live),
                 },
             ),
             # None without stamp cards, or without a referrals section
@@ -326,15 +327,15 @@ class _Batch:
             self._save_members()
             if self.tiers is not None:
                 self.tiers.save(self.session, self.members, self.at)
-            stamped = self.stamps is not None and self.stamps.writes_only_rows()
+            stamped = self.stamps is not None and writes_only_rows(self.stamps)
             if stamped:
-                self.stamps.save(self.session, self.at)
+                save_stamps(self.stamps, self.session, self.at)
         if claims is not None:
             claims.settle()  # a budget overshot: all of the above undone, BudgetContention
         if self.stamps is not None and not stamped:
-            self.stamps.save(self.session, self.at)
+            save_stamps(self.stamps, self.session, self.at)
         if self.referrals is not None:  # before the refunds' own (ORM) reversals
-            self.referrals.save(self.session, self.accounts, self.at)
+            save_referrals(self.referrals, self.session, self.accounts, self.at)
         for row in rows:
             if row.event.type == "refund":
                 self.state.reverse(self.session, row, self.at)

@@ -30,26 +30,17 @@ Every change is a ``stamps`` row with an explanation the member can read.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, update
-from sqlalchemy.orm import Session
-
-from patron.core.bulk import insert_rows, update_rows
-from patron.core.db import table_of
-from patron.core.ids import reserve_ids
 from patron.program.schema import Program
 from patron.rewards.codes import display
 from patron.rewards.free import (
-    cancel_free_coupons,
     free_coupon_values,
-    issue_free_coupons,
 )
 from patron.rules.checks import moment_utc
-from patron.stamps.cards import Card, Entry, card_row, stamp_row
+from patron.stamps.cards import Card, Entry
 from patron.stamps.counting import (
     Line,
     expires_at,
@@ -59,13 +50,9 @@ from patron.stamps.counting import (
     stamps_earned,
 )
 from patron.stamps.definition import StampCardDefinition, min_spend_minor
-from patron.stamps.models import Stamp, StampCard
 
 if TYPE_CHECKING:
     from patron.events.rows import MemberState, Row
-
-CARDS = table_of(StampCard)
-STAMPS = table_of(Stamp)
 
 
 @dataclass
@@ -362,78 +349,3 @@ class StampBatch:
     def explanations(self, row: Row) -> list[str]:
         """What the batch did to the member's cards for this event, in order."""
         return list(self.by_row.get(row.index, ()))
-
-    # -- writing ----------------------------------------------------------------------
-    @staticmethod
-    def ids_wanted(program: Program, rows: Sequence[Row]) -> int:
-        """Stamp ids to reserve with the batch's own: one stamp row per card a
-        purchase or refund touches, as a rule (a card that fills up and goes on in
-        a new one takes two; ``save`` then reserves them all again)."""
-        return len(program.stamp_cards) * sum(r.event.type in ("purchase", "refund") for r in rows)
-
-    def writes_only_rows(self) -> bool:
-        """Whether saving is only new stamp rows and the changed counts of stored
-        cards, with every id known: no coupon, no new card, no merge. Then the
-        writes need no answer and can travel in the batch's write pipeline."""
-        return (
-            not self.to_cancel
-            and not self.stored_moves
-            and not any(c.coupon is not None or (c.new and not c.gone) for c in self.cards)
-            and not any(c.coupon is not None for c in self._stored())
-            and len(self.entries) <= len(self.stamp_ids)
-        )
-
-    def save(self, session: Session, at: datetime) -> None:
-        """Write coupons, cards and stamps (after the batch's events are written)."""
-        if not self.entries:
-            return
-        completed = [c for c in self.cards + self._stored() if c.coupon is not None]
-        ids = issue_free_coupons(session, [c.coupon for c in completed if c.coupon])
-        for card, redemption_id in zip(completed, ids, strict=True):
-            card.redemption_id = redemption_id
-        cancel_free_coupons(session, self.to_cancel, at)
-        fresh = [c for c in self.cards if not c.gone]
-        for card, card_id in zip(fresh, reserve_ids(session, CARDS, len(fresh)), strict=True):
-            card.id = card_id
-        insert_rows(session, CARDS, [card_row(c, at) for c in fresh])
-        update_rows(
-            session,
-            CARDS,
-            "id",
-            [card_row(c, at) for c in self._stored() if c.changed and not c.gone],
-        )
-        if self.stored_moves:
-            session.execute(
-                update(STAMPS)
-                .where(STAMPS.c.card_id == bindparam("gone"))
-                .values(card_id=bindparam("into")),
-                [{"gone": g.id, "into": i.id} for g, i in self.stored_moves],
-                execution_options={"synchronize_session": False},
-            )
-        stamp_ids = (
-            self.stamp_ids[: len(self.entries)]  # reserved with the batch's ids, as a rule
-            if len(self.entries) <= len(self.stamp_ids)
-            else reserve_ids(session, STAMPS, len(self.entries))  # those go unused
-        )
-        insert_rows(
-            session,
-            STAMPS,
-            [stamp_row(e, i) for e, i in zip(self.entries, stamp_ids, strict=True)],
-        )
-        if self.stored_moves:
-            session.execute(
-                delete(CARDS).where(CARDS.c.id.in_([g.id for g, _ in self.stored_moves])),
-                execution_options={"synchronize_session": False},
-            )
-
-    def _stored(self) -> list[Card]:
-        seen: dict[int, Card] = {}
-        for entry in self.entries:
-            if not entry.card.new and entry.card.id is not None:
-                seen[entry.card.id] = entry.card
-        for card in self.open.values():
-            if not card.new and card.id is not None:
-                seen.setdefault(card.id, card)
-        for gone, _ in self.stored_moves:
-            seen.setdefault(gone.id or 0, gone)
-        return [seen[k] for k in sorted(seen)]
