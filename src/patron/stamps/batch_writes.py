@@ -40,7 +40,7 @@ def writes_only_rows(batch: StampBatch) -> bool:
     return (
         not batch.to_cancel
         and not batch.stored_moves
-        and not any(c.coupon is not None or (c.new and not c.gone) for c in batch.cards)
+        and not batch.cards  # new cards need their ids first
         and not any(c.coupon is not None for c in stored_cards(batch))
         and len(batch.entries) <= len(batch.stamp_ids)
     )
