@@ -40,8 +40,11 @@ def reserving_ids(session: Session, counts: dict[Table, int]) -> Loading[dict[Ta
             out[table] = list(range(start + 1, start + n + 1))
         return out
     tables = list(wanted)
+    # The sequence's name in a scalar subquery, looked up once per statement: as a
+    # plain argument of nextval() it was looked up for every id (1,000 ids: 2.4 ms
+    # on the server against 0.75 ms).
     sql = " UNION ALL ".join(
-        f"SELECT {i} AS t, nextval(pg_get_serial_sequence(%(t{i})s, 'id')) "
+        f"SELECT {i} AS t, nextval((SELECT pg_get_serial_sequence(%(t{i})s, 'id'))::regclass) "
         f"FROM generate_series(1, %(n{i})s)"
         for i in range(len(tables))
     )
