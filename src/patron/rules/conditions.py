@@ -16,12 +16,12 @@ event type in which such leaves are already decided.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from patron.rules.attribute_tests import attribute_test, operand_class
 from patron.rules.checks import money_minor
 from patron.rules.compare import compare
 from patron.rules.explain import either, lines_text, money
@@ -238,7 +238,7 @@ def _purchase_count(cmp: Comparison, *_: str) -> tuple[list[Leaf], str]:
     ops = cmp.operators()
     loose = compare(ops)
     text = "purchase count " + _words(ops)
-    if _operand_class(ops) is int:
+    if operand_class(ops) is int:
         # An int against int operands compares the same loosely and plainly.
         plain = compare(ops, loose=False)
 
@@ -338,55 +338,11 @@ def _attributes(owner: str) -> Callable[..., tuple[list[Leaf], str]]:
         texts = []
         for name, cmp in comparisons.items():
             text = f"{owner} attribute {name} {_words(cmp.operators())}"
-            leaves += _leaf(_attribute_test(owner, name, cmp.operators()), text)[0]
+            leaves += _leaf(attribute_test(owner, name, cmp.operators()), text)[0]
             texts.append(text)
         return leaves, "; ".join(texts)
 
     return compile_
-
-
-def _attribute_test(owner: str, name: str, ops: list[tuple[str, Any]]) -> Pred:
-    """Loose comparison of an attribute (a dotted name digs into nested mappings).
-
-    Fast path: a top-level key of a plain dict whose value has exactly the class
-    of every operand (int or str) compares the same loosely and plainly.
-    """
-    path = tuple(name.split("."))
-    loose = compare(ops)
-    kind = _operand_class(ops)
-    plain = compare(ops, loose=False) if kind is not None else loose
-    key = path[0] if len(path) == 1 and kind is not None else None
-    of_event = owner == "event"
-
-    def test(ctx: Context) -> bool:
-        attrs = ctx.event.attributes if of_event else ctx.member.attributes
-        if key is not None and attrs.__class__ is dict:
-            value = attrs.get(key)
-            if value.__class__ is kind:
-                return plain(value)
-        return loose(_dig(attrs, path))
-
-    return test
-
-
-def _operand_class(ops: list[tuple[str, Any]]) -> type | None:
-    """``int`` or ``str`` if every operand (list items included) is exactly that class."""
-    values: list[Any] = []
-    for _, operand in ops:
-        values += operand if isinstance(operand, list) else [operand]
-    for kind in (int, str):
-        if values and all(v.__class__ is kind for v in values):
-            return kind
-    return None
-
-
-def _dig(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = data
-    for part in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return Decimal(repr(value)) if isinstance(value, float) else value
 
 
 def _minor(value: Any, currency: str) -> Any:
