@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from patron.events.refunds import RefundState, apply_refund, points_to_take_back
 from patron.ledger.models import LedgerEntry, RuleBudget, RuleUsage
 from patron.ledger.service import ensure_budget_rows, reverse_points
 from patron.program.schema import Program
-from patron.rules.periods import period_key
+from patron.rules.periods import local_period_key
 from patron.rules.types import AwardPoints
 
 if TYPE_CHECKING:
@@ -142,7 +142,10 @@ class BatchState:
         # lists per column would make the database probe their whole product.
         triples: set[tuple[int, str, str]] = set()
         for row in rows:
-            keys = {per: period_key(per, row.occurred_at, tz) for per in pers}
+            at = row.occurred_at
+            # Once per row, not per cap period; a naive time is UTC, as in period_key.
+            local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(tz)
+            keys = {per: local_period_key(per, local) for per in pers}
             triples.update((row.member_id, r.id, keys[r.cap.per]) for r in capped if r.cap)
         return _stored_usage(session, sorted(triples))
 
