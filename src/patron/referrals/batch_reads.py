@@ -69,7 +69,6 @@ _QUALIFIED_BY = (
 _OWNERS = select(ReferralCode.code, ReferralCode.member_id).where(
     keys_in(ReferralCode.code, "keys")
 )
-_OWNER_IDS = select(ReferralCode.member_id).where(keys_in(ReferralCode.code, "keys"))
 _PENDING_REFERRERS = select(Referral.referrer_id).where(
     keys_in(Referral.referee_id, "keys"), Referral.status == "pending"
 )
@@ -136,7 +135,7 @@ def referrers_involved(program: Program, rows: Sequence[Row]) -> Loading[set[int
     asks = [
         _ask(statement, keys)
         for statement, keys in (
-            (_OWNER_IDS, codes),
+            (_OWNERS, codes),
             (_PENDING_REFERRERS, purchasers),
             (_SETTLED_REFERRERS, refunded),
         )
@@ -145,7 +144,8 @@ def referrers_involved(program: Program, rows: Sequence[Row]) -> Loading[set[int
     if not asks:
         return set()
     found = yield asks
-    return {m for rows_of in found for (m,) in rows_of if m is not None}
+    # The member is each row's last column (the owners' rows lead with the code).
+    return {row[-1] for rows_of in found for row in rows_of if row[-1] is not None}
 
 
 def referral_batch_loading(
