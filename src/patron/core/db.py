@@ -31,6 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from patron.core.clock import ensure_utc
+from patron.core.driver import json_value
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -103,11 +104,16 @@ def make_engine(url: str, *, echo: bool = False, cooperative: bool = False) -> E
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_deserializer=json_value,
         )
         _configure_sqlite(engine)
         return engine
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    engine = create_engine(
+        url, echo=echo, pool_size=10, max_overflow=20, json_deserializer=json_value
+    )
     _ping_after_idle(engine)
     if cooperative:
         from patron.core.cooperative import CooperativeConnection
