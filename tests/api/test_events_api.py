@@ -397,6 +397,31 @@ def test_batch_row_with_a_nul_character_is_rejected_alone(
     assert out["results"][1]["error"]["field"] == "store"
 
 
+@pytest.mark.parametrize(
+    ("fields", "place"),
+    [
+        ({"store": "so\x00ho"}, "store"),
+        ({"attributes": {"tags": ["ok", "b\x00d"]}}, "attributes.tags[1]"),
+        (
+            {
+                "lines": [
+                    {"sku": "A", "quantity": 1, "unit_price": "1.00"},
+                    {"sku": "B", "category": "c\x00", "quantity": 1, "unit_price": "1.00"},
+                ]
+            },
+            "lines[1].category",
+        ),
+    ],
+)
+def test_a_nul_character_in_one_event_is_a_422_naming_its_exact_place(
+    client: TestClient, cafe: Database, pos_headers: H, fields: dict[str, Any], place: str
+) -> None:
+    response = client.post("/v1/events", json=purchase("bad", **fields), headers=pos_headers)
+    body = problem(response, 422, place)
+    assert "NUL character" in body["detail"]
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
 def test_batch_row_with_a_nan_attribute_is_rejected_alone(
     client: TestClient, cafe: Database, pos_headers: H
 ) -> None:

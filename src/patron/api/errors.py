@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from patron.core.errors import PatronError
+from patron.core.errors import PatronError, within
 
 log = logging.getLogger("patron.api")
 PROBLEM = "application/problem+json"
@@ -59,7 +59,8 @@ def problem(
 def _validation_problem(exc: RequestValidationError) -> JSONResponse:
     errors = []
     for err in exc.errors():
-        path = field_path(err.get("loc", ()))
+        # A model's own check names the place within it (events.schemas: ctx.path).
+        path = within(field_path(err.get("loc", ())), (err.get("ctx") or {}).get("path"))
         message = err.get("msg", "invalid")
         if err.get("type") == "json_invalid":
             path, message = "body", f"malformed JSON: {err.get('ctx', {}).get('error', message)}"

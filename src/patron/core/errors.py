@@ -72,3 +72,11 @@ class Forbidden(PatronError):
     status_code = 403
     exit_code = 6
     title = "Forbidden"
+
+
+def within(place: str, inner: str | None) -> str:
+    """The full path of what a model's own check refused (``ctx.path``, inside the
+    model at ``place``): ``lines[0]`` and ``sku`` give ``lines[0].sku``."""
+    if inner is None:
+        return place
+    return inner if place == "body" else f"{place}.{inner}"

@@ -61,11 +61,12 @@ def to_minor(amount: Decimal | int | str, currency: str, field: str = "amount") 
     if not value.is_finite():
         raise InvalidInput("amount must be a finite number", field=field)
     scaled = value.scaleb(exponent(currency))
-    if scaled != scaled.to_integral_value():
+    minor = int(scaled)  # toward zero; equal only if nothing was cut off
+    if minor != scaled:
         raise InvalidInput(
             f"{value} has more than {exponent(currency)} decimal places for {currency}", field=field
         )
-    return int(scaled)
+    return minor
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:

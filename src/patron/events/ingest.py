@@ -135,14 +135,14 @@ class _Batch:
         rows = []
         for i, event in events:
             try:
-                check_shape(event, self.program.currency, self.at)
+                lines = check_shape(event, self.program.currency, self.at)
             except PatronError as exc:
                 self._reject(i, exc)
                 continue
             # In UTC from here on (pydantic's own UTC zone is not datetime.UTC, and every
             # write and period key would otherwise convert it again).
             at = self.at if event.occurred_at is None else event.occurred_at.astimezone(UTC)
-            rows.append(Row(i, event, payload_hash(event), at))
+            rows.append(Row(i, event, payload_hash(event), at, lines=lines))
         return rows
 
     def _resolve_members(self, rows: list[Row], found: list[MemberRow]) -> None:
@@ -239,7 +239,7 @@ class _Batch:
 
     def _evaluate(self, row: Row) -> None:
         member = self.members[row.member_id]
-        row.facts = to_facts(row.event, self.program.currency, row.occurred_at)
+        row.facts = to_facts(row.event, self.program.currency, row.occurred_at, row.lines)
         # The level held before this event: one that crosses a threshold earns at the old level.
         tier, multiplier = (
             self.tiers.facts(member.id)

@@ -10,7 +10,7 @@ from typing import Any
 
 from patron.events.schemas import Award, EventIn
 from patron.ledger.posting import Earning
-from patron.rules.types import EventFacts
+from patron.rules.types import EventFacts, LineItem
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Row:
     refund: dict[str, Any] | None = None
     event_id: int | None = None
     points: int = 0
+    lines: tuple[LineItem, ...] = ()  # a purchase's, in minor units (check_shape)
 
 
 def event_record(row: Row, received_at: datetime, currency: str, version: int) -> dict[str, Any]:

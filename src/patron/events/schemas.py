@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 MAX_ID = 2**63 - 1
@@ -40,11 +40,14 @@ def check_storable(value: Any, path: str) -> None:
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    @field_validator("sku", "category", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any, info: ValidationInfo) -> Any:
-        check_storable(value, info.field_name or "line")
-        return value
+    @model_validator(mode="after")
+    def _storable(self) -> LineIn:
+        """No NUL in the text fields (see EventIn._storable)."""
+        for name in ("sku", "category"):
+            value = getattr(self, name)
+            if value is not None and "\x00" in value:
+                check_storable(value, name)
+        return self
 
     sku: str = Field(min_length=1, max_length=100)
     category: str | None = Field(default=None, max_length=100)
@@ -76,22 +79,33 @@ class EventIn(BaseModel):
     refund_of: str | None = Field(default=None, min_length=1, max_length=200)
     attributes: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator(
-        "external_id",
-        "name",
-        "member_external_id",
-        "currency",
-        "channel",
-        "store",
-        "refund_of",
-        "attributes",
-        mode="after",
-    )
-    @classmethod
-    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
-        """Refuse what no database column can store: NUL characters, NaN, infinities."""
-        check_storable(value, info.field_name or "body")
-        return value
+    @model_validator(mode="after")
+    def _storable(self) -> EventIn:
+        """Refuse what no database column can store: NUL characters, NaN, infinities.
+
+        One check of the whole event once its fields are valid (the error's
+        ``ctx.path`` names the place within it: ``store``, ``attributes.tags[1]``),
+        where a validator per field cost a quarter of an event's validation.
+        Non-finite amounts and prices pydantic's decimals refuse themselves.
+        """
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not None and "\x00" in value:
+                check_storable(value, name)
+        if self.attributes:
+            check_storable(self.attributes, "attributes")
+        return self
+
+
+_TEXT_FIELDS = (
+    "external_id",
+    "name",
+    "member_external_id",
+    "currency",
+    "channel",
+    "store",
+    "refund_of",
+)
 
 
 class EventBatchIn(BaseModel):

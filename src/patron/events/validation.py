@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from patron.core.errors import InvalidInput
+from patron.core.errors import InvalidInput, within
 from patron.core.money import to_minor
 from patron.events.schemas import EventIn
 from patron.rules.types import EventFacts, LineItem
@@ -38,16 +38,16 @@ def parse_row(raw: Any) -> EventIn:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        inner = (err.get("ctx") or {}).get("path")  # inside the field: attributes.score
-        if inner is None:
-            path = field_path(loc)
-        else:  # the field's own place before it: lines[0].sku
-            path = ".".join(p for p in (field_path(loc[:-1]) if len(loc) > 1 else "", inner) if p)
+        path = within(field_path(loc), (err.get("ctx") or {}).get("path"))
         raise InvalidInput(f"{path}: {err['msg']}", field=path) from None
 
 
-def check_shape(event: EventIn, currency: str, at: datetime) -> None:
-    """The rules pydantic cannot say on one field; each error names its field."""
+def check_shape(event: EventIn, currency: str, at: datetime) -> tuple[LineItem, ...]:
+    """The rules pydantic cannot say on one field; each error names its field.
+
+    Returns a purchase's lines in minor units (what :func:`to_facts` takes), worked
+    out once here, where each price is checked.
+    """
     if event.member_id is None and event.member_external_id is None:
         raise InvalidInput(
             "name the member with member_id or member_external_id", field="member_id"
@@ -73,19 +73,12 @@ def check_shape(event: EventIn, currency: str, at: datetime) -> None:
     if event.type == "purchase":
         if event.amount is None and not event.lines:
             raise InvalidInput("a purchase needs an amount or lines", field="amount")
-        total = 0
-        for i, line in enumerate(event.lines):
-            if line.unit_price is None:
-                raise InvalidInput(
-                    "unit_price is required on a purchase line", field=f"lines[{i}].unit_price"
-                )
-            total += line.quantity * to_minor(
-                line.unit_price, currency, field=f"lines[{i}].unit_price"
-            )
-        if total > MAX_AMOUNT:
+        lines = purchase_lines(event, currency)
+        if sum(line.quantity * line.unit_price for line in lines) > MAX_AMOUNT:
             raise InvalidInput("the lines add up to more than Patron stores", field="lines")
         if event.amount is not None and to_minor(event.amount, currency) > MAX_AMOUNT:
             raise InvalidInput("amount is larger than Patron stores", field="amount")
+        return lines
     elif event.type == "refund":
         if not event.refund_of:
             raise InvalidInput("a refund must name the purchase in refund_of", field="refund_of")
@@ -101,6 +94,7 @@ def check_shape(event: EventIn, currency: str, at: datetime) -> None:
             raise InvalidInput("refund_of only goes with type refund", field="refund_of")
         if event.lines:
             raise InvalidInput(f"a {event.type} event has no lines", field="lines")
+    return ()
 
 
 def payload_hash(event: EventIn) -> str:
@@ -109,19 +103,31 @@ def payload_hash(event: EventIn) -> str:
 
 
 def purchase_lines(event: EventIn, currency: str) -> tuple[LineItem, ...]:
-    return tuple(
-        LineItem(
-            sku=line.sku,
-            quantity=line.quantity,
-            unit_price=to_minor(line.unit_price or 0, currency, field=f"lines[{i}].unit_price"),
-            category=line.category,
-        )
-        for i, line in enumerate(event.lines)
-    )
+    """A purchase's lines in minor units; a missing or too precise price is refused
+    with the line named."""
+    lines: list[LineItem] = []
+    for line in event.lines:
+        price = line.unit_price
+        try:
+            if price is None:
+                raise InvalidInput("unit_price is required on a purchase line")
+            minor = to_minor(price, currency)
+        except InvalidInput as exc:  # the field named only on the rare error
+            at = f"lines[{len(lines)}].unit_price"
+            raise InvalidInput(exc.detail, field=at) from None
+        lines.append(LineItem(line.sku, line.quantity, minor, line.category))
+    return tuple(lines)
 
 
-def to_facts(event: EventIn, currency: str, occurred_at: datetime) -> EventFacts:
-    lines = purchase_lines(event, currency) if event.type == "purchase" else ()
+def to_facts(
+    event: EventIn,
+    currency: str,
+    occurred_at: datetime,
+    lines: tuple[LineItem, ...] | None = None,
+) -> EventFacts:
+    """The event as the engine sees it; ``lines``: what :func:`check_shape` gave."""
+    if lines is None:
+        lines = purchase_lines(event, currency) if event.type == "purchase" else ()
     if event.amount is not None and event.type == "purchase":
         amount = to_minor(event.amount, currency)
     else:

@@ -47,9 +47,9 @@ def simulate(
     at = now()
     raw = {"member_id": member_id or 1, "external_id": "simulation", **raw_event}
     event = parse_row(raw)
-    check_shape(event, program.currency, at)
+    lines = check_shape(event, program.currency, at)
     occurred_at = event.occurred_at or at
-    facts = to_facts(event, program.currency, occurred_at)
+    facts = to_facts(event, program.currency, occurred_at, lines)
     usage: dict[tuple[str, str], int] = {}
     if member_id is not None:
         member = session.get(Member, member_id)
