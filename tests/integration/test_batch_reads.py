@@ -64,3 +64,17 @@ def test_a_list_expanded_per_execution_is_refused_on_postgresql(enrolled: Databa
 
     with enrolled.unit_of_work() as session, pytest.raises(TypeError, match="keys_in"):
         gather(session, loader())
+
+
+def test_times_come_back_in_utc_whatever_the_session_zone(enrolled: Database) -> None:
+    with enrolled.unit_of_work() as session:
+        (fresh,) = gather(session, _names(NAMES[:2]))
+        if enrolled.is_postgres:
+            # Sessions start in UTC (core.db), so the driver's own values are UTC ...
+            assert session.connection().connection.dbapi_connection.info.timezone is UTC
+            # ... and one moved elsewhere still reads UTC, converted.
+            session.connection().exec_driver_sql("SET LOCAL TIME ZONE 'Asia/Kolkata'")
+        (moved,) = gather(session, _names(NAMES[:2]))
+    for found in (fresh, moved):
+        assert found == dict.fromkeys(NAMES[:2], AT)
+        assert all(t.tzinfo is UTC for t in found.values())

@@ -38,7 +38,10 @@ class FrozenClock:
 
 def ensure_utc(value: datetime) -> datetime:
     """Naive datetimes are taken as UTC (SQLite hands them back naive)."""
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is UTC:
+        return value
+    if tz is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 

@@ -115,6 +115,7 @@ def make_engine(url: str, *, echo: bool = False, cooperative: bool = False) -> E
         url, echo=echo, pool_size=10, max_overflow=20, json_deserializer=json_value
     )
     _ping_after_idle(engine)
+    _sessions_in_utc(engine)
     if cooperative:
         from patron.core.cooperative import CooperativeConnection
 
@@ -152,6 +153,22 @@ def _ping_after_idle(engine: Engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:  # any failure: the pool retries with a new connection
             raise DisconnectionError(str(exc)) from exc
+
+
+def _sessions_in_utc(engine: Engine) -> None:
+    """Every PostgreSQL session in UTC, whatever the server's default.
+
+    Nothing in Patron depends on the session's zone (instants travel with their
+    offset, local days are the program's), but the driver reads ``timestamptz``
+    in it: in UTC, times arrive as ``datetime.UTC`` and need no conversion on the
+    hot read path (``core.raw``). A statement when a connection is made, rather
+    than a startup option, which poolers such as PgBouncer may refuse.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _in_utc(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -18,7 +18,8 @@ thousand keys that cost more than SQLite's look-ups). SQLite still probes the
 column's index once per key (EXPLAIN QUERY PLAN: ``SEARCH ... USING INDEX``).
 
 Values come back as the driver gives them, except ``UTCDateTime`` columns,
-which are UTC-aware on both backends as the column type makes them.
+which are UTC-aware on both backends as the column type makes them (on
+PostgreSQL, whose sessions are in UTC, as the driver gives them).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any, TypeVar
 
 import orjson
@@ -233,8 +235,11 @@ def _run_all(session: Session, asks: list[Ask]) -> list[Rows]:
             cursor.execute(sql, values, prepare=ask.prepare)
             sent.append((cursor, times))
         out: list[Rows] = []
+        # Sessions are in UTC (core.db): times arrive as datetime.UTC, unconverted.
+        in_utc = connection.info.timezone is UTC
         for cursor, times in sent:
-            out.append(_utc(cursor.fetchall(), times))
+            rows = cursor.fetchall()
+            out.append(rows if in_utc else _utc(rows, times))
             cursor.close()
     return out
 
