@@ -72,8 +72,36 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            return _from_sqlite_text(value)
         return ensure_utc(value)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # SQLite's text straight to a UTC datetime: one call per value instead of
+        # TypeDecorator's two (every batch reads thousands of these).
+        if dialect.name == "sqlite":
+            return _sqlite_result
+        return super().result_processor(dialect, coltype)
+
+
+def _from_sqlite_text(value: str) -> datetime:
+    """``2026-03-02 12:00:00.000000`` (UTC) as an aware datetime.
+
+    The offset is parsed with the text: ``datetime.replace(tzinfo=...)`` costs
+    six times the parse itself on Python 3.11. A text that carries its own
+    offset (not one Patron writes) keeps the old reading: the offset replaced.
+    """
+    try:
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _sqlite_result(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if value.__class__ is str:
+        return _from_sqlite_text(value)
+    return ensure_utc(value)
 
 
 SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
