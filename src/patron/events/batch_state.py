@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import select, text, update
@@ -28,7 +27,7 @@ from patron.events.refunds import RefundState, apply_refund, points_to_take_back
 from patron.ledger.models import LedgerEntry, RuleBudget, RuleUsage
 from patron.ledger.service import ensure_budget_rows, reverse_points
 from patron.program.schema import Program
-from patron.rules.periods import local_period_key
+from patron.rules.compiled import compiled_program
 from patron.rules.types import AwardPoints
 
 if TYPE_CHECKING:
@@ -133,21 +132,22 @@ class BatchState:
 
     # -- caps and budgets ---------------------------------------------------
     def _usage_ask(self, session: Session, rows: list[Row]) -> Ask | None:
-        capped = [r for r in self.program.rules if r.cap is not None]
-        if not capped or not rows:
+        if not rows or not any(r.cap is not None for r in self.program.rules):
             return None
-        tz = ZoneInfo(self.program.timezone)
-        pers = {r.cap.per for r in capped if r.cap is not None}
+        compiled = compiled_program(self.program)
+        zone = compiled.zone
         # Exactly the (member, rule, period) triples the batch can touch: separate IN
         # lists per column would make the database probe their whole product.
         triples: set[tuple[int, str, str]] = set()
         for row in rows:
+            capped = compiled.capped(row.event.type)
+            if not capped:
+                continue
             at = row.occurred_at
-            # Once per row, not per cap period; a naive time is UTC, as in period_key.
-            local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(tz)
-            keys = {per: local_period_key(per, local) for per in pers}
-            triples.update((row.member_id, r.id, keys[r.cap.per]) for r in capped if r.cap)
-        return _stored_usage(session, sorted(triples))
+            # Once per row, not per rule; a naive time is UTC, as in period_key.
+            local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone)
+            triples.update((row.member_id, r.id, r.period(local)) for r in capped)
+        return _stored_usage(session, sorted(triples)) if triples else None
 
     def _budgets_ask(self) -> Ask | None:
         if not self.budgeted:

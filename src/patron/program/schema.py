@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from patron.core.clock import ensure_utc
 from patron.core.errors import InvalidInput
 from patron.core.money import check_currency
 from patron.referrals.definition import ReferralsDefinition
@@ -149,4 +150,4 @@ class Program(ProgramModel):
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return ensure_utc(value)  # a UTC time as it is (every scored event's)

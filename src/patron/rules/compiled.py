@@ -92,6 +92,7 @@ class CompiledProgram:
     currency: str
     money: Money  # minor units -> "10.50 GBP"
     plans: dict[str, Plan] = field(default_factory=dict)
+    capped_by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
 
     def plan(self, event_type: str) -> Plan:
         """The rules laid out for events of this type (built on first use)."""
@@ -102,6 +103,29 @@ class CompiledProgram:
             if known is not None and len(self.plans) < 64:
                 self.plans[known] = plan
         return plan
+
+
+    def capped(self, event_type: str) -> tuple[CompiledRule, ...]:
+        """The rules with a cap that may award on events of this type: the ones
+        whose cap usage a batch must know. Not a refund's (refunds award nothing)
+        nor a rule's whose condition the type alone fails (``event: custom``)."""
+        found = self.capped_by_type.get(event_type)
+        if found is None:
+            found = tuple(
+                rule
+                for rule in self.rules
+                if rule.cap_per and event_type != "refund" and _may_apply(rule, event_type)
+            )
+            if len(self.capped_by_type) < 64:
+                self.capped_by_type[event_type] = found
+        return found
+
+
+def _may_apply(rule: CompiledRule, event_type: str) -> bool:
+    """False if a conjunct of the rule's condition fails for every event of the type."""
+    return not any(
+        leaf.on_type is not None and leaf.on_type(event_type) is False for leaf in rule.leaves
+    )
 
 
 _CACHE: dict[int, tuple[weakref.ref[Program], CompiledProgram]] = {}

@@ -197,3 +197,36 @@ def test_compiled_rules_are_cached_per_program_instance() -> None:
     assert compiled_program(copy).rules == ()
     assert run(copy, purchase(1000)).points == 0
     assert run(prog, purchase(1000)).points == 10
+
+
+def test_the_capped_rules_a_type_of_event_may_meet() -> None:
+    """What a batch asks the stored cap usage of (``CompiledProgram.capped``)."""
+    from patron.rules.compiled import compiled_program
+
+    cap = {"points": 40, "per": "month"}
+    prog = program(
+        BASE_EARN,  # no cap
+        {"id": "reviews", "when": {"event": "custom"}, "effect": {"fixed": 20}, "cap": cap},
+        {"id": "buys", "when": {"event": "purchase"}, "effect": {"fixed": 5}, "cap": cap},
+        {"id": "app", "when": {"channel": ["app"]}, "effect": {"fixed": 1}, "cap": cap},
+        {
+            "id": "firsts",
+            "when": {"first_purchase": True},
+            "effect": {"fixed": 9},
+            "cap": {"points": 9, "per": "year"},
+        },
+    )
+    compiled = compiled_program(prog)
+
+    def ids(event_type: str) -> list[str]:
+        return sorted(r.id for r in compiled.capped(event_type))
+
+    assert ids("purchase") == ["app", "buys", "firsts"]
+    assert ids("custom") == ["app", "reviews"]
+    assert ids("signup") == ["app"]
+    assert ids("refund") == []  # a refund awards nothing
+    # Never fewer than can award: every rule that awards on these events is listed.
+    for ev in (purchase(1000, channel="app"), event("custom", name="x", channel="app")):
+        capped = {r.id for r in compiled.capped(ev.type)}
+        awarding = {e.rule_id for e in run(prog, ev).effects if e.rule_id != "base-earn"}
+        assert awarding and awarding <= capped
