@@ -17,6 +17,7 @@ from typing import Any
 
 from patron.core.db import Database
 from patron.core.driver import json_value
+from patron.core.heap import collected_after
 from patron.events.ingest import ingest_outcomes
 
 JSON_COLUMNS = ("lines", "attributes")
@@ -126,9 +127,11 @@ def import_file(
     for item in read_rows(path):
         batch.append(item)
         if len(batch) >= batch_size:
-            flush()
+            with collected_after():  # core.heap: what a batch leaves, collected once
+                flush()
     if batch:
-        flush()
+        with collected_after():
+            flush()
     database.refresh_statistics()
     report.seconds = time.perf_counter() - started
     return report
