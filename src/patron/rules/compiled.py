@@ -104,7 +104,6 @@ class CompiledProgram:
                 self.plans[known] = plan
         return plan
 
-
     def capped(self, event_type: str) -> tuple[CompiledRule, ...]:
         """The rules with a cap that may award on events of this type: the ones
         whose cap usage a batch must know. Not a refund's (refunds award nothing)
