@@ -11,6 +11,7 @@ import csv
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,14 +92,26 @@ def import_file(
     batch_size: int = 1000,
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> ImportReport:
+    """Read, score and post the file's events, ``batch_size`` per transaction.
+
+    On PostgreSQL the planner gets statistics of what is loaded (see
+    ``Database.refresh_statistics``): after the first batch, for the batches that
+    follow, and at the end. The last analysis runs on its own connection while
+    the last batch is scored (the server's work on the machine's other core):
+    it sees all but that batch, which for a sample of the tables is the same.
+    """
     report = ImportReport()
     total = _count_lines(path)
     started = time.perf_counter()
     batch: list[tuple[int, Any]] = []
-    done = 0
+    done = batches = 0
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="patron-analyse")
+    final: Future[None] | None = None
 
     def flush() -> None:
-        nonlocal done
+        nonlocal done, batches, final
+        if done > 0 and done + len(batch) >= total and database.is_postgres:
+            final = pool.submit(database.refresh_statistics)  # the last batch: meanwhile
         good = [(n, r) for n, r in batch if not isinstance(r, ValueError)]
         for n, r in batch:
             if isinstance(r, ValueError):
@@ -120,18 +133,25 @@ def import_file(
         if done == 0:  # the planner's first sight of the loaded tables (see refresh_statistics)
             database.refresh_statistics()
         done += len(batch)
+        batches += 1
         batch.clear()
         if on_progress:
             on_progress(done, total)
 
-    for item in read_rows(path):
-        batch.append(item)
-        if len(batch) >= batch_size:
-            with collected_after():  # core.heap: what a batch leaves, collected once
+    try:
+        for item in read_rows(path):
+            batch.append(item)
+            if len(batch) >= batch_size:
+                with collected_after():  # core.heap: what a batch leaves, collected once
+                    flush()
+        if batch:
+            with collected_after():
                 flush()
-    if batch:
-        with collected_after():
-            flush()
-    database.refresh_statistics()
+        if final is not None:
+            final.result()
+        elif batches > 1:  # the last batch was not known as such (blank lines)
+            database.refresh_statistics()
+    finally:
+        pool.shutdown(wait=True)
     report.seconds = time.perf_counter() - started
     return report
