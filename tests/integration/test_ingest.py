@@ -154,6 +154,45 @@ def test_partial_refund_takes_back_points_of_refunded_lines(
     assert again.error["field"] == "refund_of"
 
 
+def test_refunds_in_the_batch_of_their_purchase_count_as_in_batches_of_their_own(
+    cafe: Database, clock: FrozenClock
+) -> None:
+    def refund(ext: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "external_id": ext,
+            "type": "refund",
+            "member_external_id": "alice",
+            "refund_of": "o1",
+            **extra,
+        }
+
+    one_latte = {"lines": [{"sku": "LATTE", "quantity": 1}]}
+    two_lattes = {"lines": [{"sku": "LATTE", "quantity": 2}]}
+    together = send(
+        cafe,
+        refund("r0"),  # before its purchase: not known yet
+        purchase("o1"),
+        refund("r1", **one_latte),
+        refund("r2", **two_lattes),  # one latte is left
+        refund("r3"),
+    ).results
+    assert together[0].error["field"] == "refund_of"
+    assert [r.status for r in together[1:]] == ["accepted", "accepted", "rejected", "accepted"]
+    assert together[3].error["field"] == "lines[0].quantity"
+    # The same events one batch each (another member, same shop): the same points.
+    alone = [
+        send(cafe, {**row, "external_id": row["external_id"] + "-b", "member_external_id": "bob"})
+        .results[0]
+        for row in (
+            purchase("o2"),
+            {**refund("r1", **one_latte), "refund_of": "o2-b"},
+            {**refund("r3"), "refund_of": "o2-b"},
+        )
+    ]
+    assert [r.points for r in alone] == [together[1].points, together[2].points, together[4].points]
+    assert together[2].points == -6 and together[4].points == -60
+
+
 def test_refund_of_spent_points_leaves_debt_repaid_by_later_earnings(
     cafe: Database, clock: FrozenClock
 ) -> None:

@@ -102,7 +102,8 @@ class BatchState:
         self.budgets: dict[str, int] = {}
         self.budgets_stored: set[str] = set()
         self.budgeted = {r.id for r in program.rules if r.budget is not None}
-        self.purchases: dict[str, PurchaseRef] = {}
+        self.purchases: dict[str, PurchaseRef] = {}  # read, or scored and then refunded
+        self.scored_purchases: dict[str, Row] = {}  # this batch's, by external id
         self.touched_purchases: dict[int, PurchaseRef] = {}
 
     @classmethod
@@ -222,24 +223,34 @@ class BatchState:
             )
 
     def remember_purchase(self, row: Row) -> None:
-        if row.event.type != "purchase" or row.facts is None:
-            return
-        lines = row.facts.lines
-        self.purchases[row.event.external_id] = PurchaseRef(
-            row.event.external_id,
-            row.member_id,
-            None,
-            row.occurred_at,
-            [li.sku for li in lines],
-            RefundState(
-                row.facts.amount, [li.quantity for li in lines], [li.unit_price for li in lines]
-            ),
-            row=row,
-        )
+        """A purchase a later refund in the batch may name; its refund state is
+        built only if one does (most batches have no refunds)."""
+        if row.event.type == "purchase" and row.facts is not None:
+            self.scored_purchases[row.event.external_id] = row
+
+    def _purchase(self, external_id: str) -> PurchaseRef | None:
+        ref = self.purchases.get(external_id)
+        row = self.scored_purchases.get(external_id) if ref is None else None
+        if row is not None and row.facts is not None:
+            lines = row.facts.lines
+            ref = self.purchases[external_id] = PurchaseRef(
+                external_id,
+                row.member_id,
+                None,
+                row.occurred_at,
+                [li.sku for li in lines],
+                RefundState(
+                    row.facts.amount,
+                    [li.quantity for li in lines],
+                    [li.unit_price for li in lines],
+                ),
+                row=row,
+            )
+        return ref
 
     def check_refund(self, row: Row) -> None:
         ev = row.event
-        ref = self.purchases.get(ev.refund_of or "")
+        ref = self._purchase(ev.refund_of or "")
         if ref is None:
             raise NotFound(f"no purchase with external_id {ev.refund_of}", field="refund_of")
         if ref.member_id != row.member_id:
