@@ -107,14 +107,13 @@ def purchase_lines(event: EventIn, currency: str) -> tuple[LineItem, ...]:
     with the line named."""
     lines: list[LineItem] = []
     for line in event.lines:
-        price = line.unit_price
-        try:
-            if price is None:
-                raise InvalidInput("unit_price is required on a purchase line")
-            minor = to_minor(price, currency)
-        except InvalidInput as exc:  # the field named only on the rare error
+        if line.unit_price is None:
             at = f"lines[{len(lines)}].unit_price"
-            raise InvalidInput(exc.detail, field=at) from None
+            raise InvalidInput("unit_price is required on a purchase line", field=at)
+        try:
+            minor = to_minor(line.unit_price, currency)
+        except InvalidInput as exc:  # the line named only on the rare error
+            raise InvalidInput(exc.detail, field=f"lines[{len(lines)}].unit_price") from None
         lines.append(LineItem(line.sku, line.quantity, minor, line.category))
     return tuple(lines)
 
