@@ -44,7 +44,7 @@ def finish(child: subprocess.Popen[bytes]) -> dict[str, Any] | None:
 
 
 def main() -> None:
-    from patron.analytics.service import read_elsewhere
+    from patron.analytics.service_sources import read_elsewhere
 
     url, names, end, as_of = pickle.load(sys.stdin.buffer)
     result = read_elsewhere(url, names, end, as_of)
