@@ -1,0 +1,107 @@
+"""Instructions an import costs, counted by valgrind: a measure this machine's
+drift cannot blur.
+
+This 2-core machine's speed moves by a third within minutes, so two timed runs
+of the same code can differ more than two versions of the engine do. Callgrind
+counts the instructions executed instead, repeatably to about 0.03%: collection
+is switched on only around ``import_file`` (``callgrind_control -i on``), on an
+import of ``--events`` purchases into a fresh database prepared as
+``bench/ingest.py`` prepares it. On PostgreSQL it counts the importer's own
+process, not the server's.
+
+Run:  .venv/bin/python bench/ingest_instructions.py [--events 3000] [--backend sqlite|postgres]
+Needs valgrind (Debian: ``apt-get install valgrind``); a run takes about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def _child(events: int, backend: str) -> None:
+    """The measured process: prepare, then import with collection switched on."""
+    import ingest as bench
+
+    from patron.core.db import Database
+    from patron.core.heap import settle_startup_heap
+    from patron.events.importer import import_file
+
+    drop = None
+    if backend == "sqlite":
+        database = Database(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
+    else:
+        url, drop = bench.postgres_database()
+        database = Database(url)
+    try:
+        bench.prepare(database, 5_000)
+        end = datetime.now(UTC) - timedelta(minutes=10)
+        rows = bench.make_events(events, 5_000, seed=1, end=end)
+        path = Path(tempfile.mkdtemp()) / "events.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        settle_startup_heap()
+        _collect("on")
+        report = import_file(database, path, batch_size=bench.BATCH)
+        _collect("off")
+        assert report.accepted == events, report.errors[:3]
+    finally:
+        database.dispose()
+        if drop is not None:
+            drop()
+
+
+def _collect(state: str) -> None:
+    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=3_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.events, args.backend)
+        return
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={tmp}/callgrind.out",
+                sys.executable,
+                __file__,
+                "--child",
+                f"--events={args.events}",
+                f"--backend={args.backend}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        sys.exit(f"the measured run failed:\n{done.stderr[-2000:]}")
+    total = int(found.group(1))
+    print(
+        f"{args.backend} import of {args.events:,} purchases: {total:,} instructions, "
+        f"{total // args.events:,} per event"
+    )
+
+
+if __name__ == "__main__":
+    main()
