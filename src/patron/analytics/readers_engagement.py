@@ -41,36 +41,35 @@ def custom_event_counts(
 def redemption_counts(s: Snapshot, end: datetime) -> tuple[Ints, Ints]:
     """Member ids and how many ``spend`` entries (redemptions) each has."""
     table = "ledger_entries" if s.is_postgres else "ledger_entries NOT INDEXED"
-    return tuple(  # type: ignore[return-value]
-        s.int_columns(
-            f"SELECT member_id, count(*) FROM {table} "
-            "WHERE kind = 'spend' AND created_at < :end GROUP BY member_id",
-            {"end": s.param(end)},
-            2,
-        )
+    return _counts_before(
+        s,
+        f"SELECT member_id, count(*) FROM {table} "
+        "WHERE kind = 'spend' AND created_at < :end GROUP BY member_id",
+        end,
     )
 
 
 def program_referral_counts(s: Snapshot, end: datetime) -> tuple[Ints, Ints]:
     """Referrer ids and how many of their referrals qualified (or were rewarded)."""
-    return tuple(  # type: ignore[return-value]
-        s.int_columns(
-            "SELECT referrer_id, count(*) FROM referrals WHERE referrer_id IS NOT NULL "
-            "AND status IN ('qualified', 'rewarded') AND referred_at < :end "
-            "GROUP BY referrer_id",
-            {"end": s.param(end)},
-            2,
-        )
+    return _counts_before(
+        s,
+        "SELECT referrer_id, count(*) FROM referrals WHERE referrer_id IS NOT NULL "
+        "AND status IN ('qualified', 'rewarded') AND referred_at < :end "
+        "GROUP BY referrer_id",
+        end,
     )
 
 
 def stamp_card_counts(s: Snapshot, end: datetime) -> tuple[Ints, Ints]:
     """Member ids and how many stamp cards each has started."""
-    return tuple(  # type: ignore[return-value]
-        s.int_columns(
-            "SELECT member_id, count(*) FROM stamp_cards WHERE started_at < :end "
-            "GROUP BY member_id",
-            {"end": s.param(end)},
-            2,
-        )
+    return _counts_before(
+        s,
+        "SELECT member_id, count(*) FROM stamp_cards WHERE started_at < :end GROUP BY member_id",
+        end,
     )
+
+
+def _counts_before(s: Snapshot, sql: str, end: datetime) -> tuple[Ints, Ints]:
+    """Ids and their counts from a ``GROUP BY`` query with an ``:end`` parameter."""
+    ids, counts = s.int_columns(sql, {"end": s.param(end)}, 2)
+    return ids, counts
