@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from patron.core import wire
+from patron.core.bulk import pipelined
 from patron.core.db import Database
+from patron.core.driver import raw_connection
 from patron.core.raw import Ask, Loading, gather, keys_in
 from patron.members.bulk import enrol_many
 from patron.members.models import Member
@@ -78,3 +81,13 @@ def test_times_come_back_in_utc_whatever_the_session_zone(enrolled: Database) ->
     for found in (fresh, moved):
         assert found == dict.fromkeys(NAMES[:2], AT)
         assert all(t.tzinfo is UTC for t in found.values())
+
+
+def test_inside_a_pipeline_of_psycopgs_own_the_reads_join_it(enrolled: Database) -> None:
+    if not enrolled.is_postgres:
+        pytest.skip("a PostgreSQL pipeline")
+    with enrolled.unit_of_work() as session, pipelined(session, 1):
+        assert not wire.can_send(raw_connection(session))
+        found, back = gather(session, _names(NAMES[:2]), _two_steps_built_once(NAMES[:3]))
+    assert found == dict.fromkeys(NAMES[:2], AT)
+    assert back == sorted(NAMES[:3])

@@ -30,10 +30,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import psycopg
 from greenlet import getcurrent, greenlet
 from psycopg import waiting
 from psycopg.abc import PQGen
+
+from patron.core.wire import WireConnection
 
 T = TypeVar("T")
 
@@ -65,7 +66,7 @@ def wait_on_loop(awaitable: Awaitable[T]) -> T:
     return getcurrent().parent.switch(awaitable)
 
 
-class CooperativeConnection(psycopg.Connection[Any]):
+class CooperativeConnection(WireConnection):
     """A psycopg connection whose waits yield the event loop inside
     :func:`run_cooperatively`, and block as usual anywhere else."""
 

@@ -145,12 +145,18 @@ def make_engine(url: str, *, echo: bool = False, cooperative: bool = False) -> E
     )
     _ping_after_idle(engine)
     _sessions_in_utc(engine)
+    # Connections that hear when psycopg deallocates prepared statements (core.wire).
+    from patron.core.wire import WireConnection
+
+    connection_class = WireConnection
     if cooperative:
         from patron.core.cooperative import CooperativeConnection
 
-        @event.listens_for(engine, "do_connect")
-        def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-            return CooperativeConnection.connect(*cargs, **cparams)
+        connection_class = CooperativeConnection
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return connection_class.connect(*cargs, **cparams)
 
     return engine
 

@@ -25,7 +25,6 @@ PostgreSQL, whose sessions are in UTC, as the driver gives them).
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, TypeVar
@@ -39,6 +38,7 @@ from sqlalchemy.sql import Select, TextClause
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from patron.core import wire
 from patron.core.clock import ensure_utc
 from patron.core.db import UTCDateTime
 from patron.core.driver import array_literal, driver_errors, is_postgres, raw_connection
@@ -225,22 +225,33 @@ def _run_all(session: Session, asks: list[Ask]) -> list[Rows]:
         connection = session.connection()
         return [_through_connection(connection, ask) for ask in asks]
     connection = raw_connection(session)
-    together = connection.pipeline() if len(asks) > 1 else nullcontext()
-    sent = []
-    with driver_errors(session), together:
-        for ask in asks:
-            assert not isinstance(ask.statement, TextClause)  # those go through the session
-            sql, values, times = _for_driver(session, ask.statement, ask.params, ask.keys)
-            cursor = connection.cursor()
-            cursor.execute(sql, values, prepare=ask.prepare)
-            sent.append((cursor, times))
-        out: list[Rows] = []
-        # Sessions are in UTC (core.db): times arrive as datetime.UTC, unconverted.
-        in_utc = connection.info.timezone is UTC
-        for cursor, times in sent:
-            rows = cursor.fetchall()
-            out.append(rows if in_utc else _utc(rows, times))
-            cursor.close()
+    # Sessions are in UTC (core.db): times arrive as datetime.UTC, unconverted.
+    in_utc = connection.info.timezone is UTC
+    reads: list[wire.Read] = []
+    times_of: list[list[int]] = []
+    for ask in asks:
+        assert not isinstance(ask.statement, TextClause)  # those go through the session
+        sql, values, times = _for_driver(session, ask.statement, ask.params, ask.keys)
+        reads.append((sql, values, ask.prepare))
+        times_of.append(times)
+    with driver_errors(session):
+        if wire.can_send(connection):
+            got = wire.read_all(connection, reads)
+        else:  # inside a pipeline of psycopg's own: the reads join it
+            got = _through_cursors(connection, reads)
+    return [rows if in_utc else _utc(rows, t) for rows, t in zip(got, times_of, strict=True)]
+
+
+def _through_cursors(connection: Any, reads: list[wire.Read]) -> list[list[Any]]:
+    cursors = []
+    for sql, values, prepare in reads:
+        cursor = connection.cursor()
+        cursor.execute(sql, values, prepare=prepare)
+        cursors.append(cursor)
+    out = []
+    for cursor in cursors:
+        out.append(cursor.fetchall())
+        cursor.close()
     return out
 
 

@@ -1,0 +1,188 @@
+"""Batch reads sent on libpq's pipeline directly, past psycopg's cursors.
+
+A batch of one event (an API request) runs nine reads before its writes, in
+two round trips (``core.raw.gather``). Through psycopg's cursors each read
+cost about 110 µs of Python on this project's 2-core machine: a cursor made
+and closed, the query converted, the pipeline's bookkeeping, the results set
+on the cursor; the same reads sent here cost about a third of that (measured:
+five short reads and their transaction, 650-700 µs of client CPU against
+about 250). For a till's request the fixed cost of a batch is most of its
+cost, so this is most of the CPU an event over HTTP saves.
+
+What stays psycopg's: the connection and its transaction (a read that is the
+transaction's first opens it with the connection's own ``BEGIN``, as psycopg
+would), its waits (so a cooperative connection, ``core.cooperative``, still
+yields the event loop), the dumping of parameters and the loading of rows
+(its C ``Transformer``, with the connection's adapters and time zone), and
+its errors (a failed read raises the error psycopg would have raised, and the
+transaction is left failed, for the caller to roll back as usual).
+
+Statements are prepared on the server on first use, by a name this module
+keeps per connection and per parameter types (what psycopg's own cache keys
+on); a read with ``prepare=False`` is sent unnamed, planned for its values.
+Prepared statements outlive a rolled-back transaction on the server, so a
+name is remembered once the server has acknowledged it, whatever follows.
+psycopg, though, sends ``DEALLOCATE ALL`` when it drops its own prepared
+statements (after a rollback, a savepoint's included, or a ``DROP``), and
+that takes ours too: only a :class:`WireConnection`, which hears of it, has
+its reads prepared; on any other connection they are sent unnamed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import psycopg
+from psycopg import errors, pq
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.generators import fetch_many, pipeline_communicate
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")
+_names = itertools.count(1)
+# Per connection: (SQL, parameter types) -> the name it is prepared under.
+_prepared: WeakKeyDictionary[psycopg.Connection[Any], dict[tuple[bytes, Any], bytes]] = (
+    WeakKeyDictionary()
+)
+_shapes: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+
+Read = tuple[str, Mapping[str, Any], bool | None]  # SQL with %(name)s, values, prepare
+
+
+class WireConnection(psycopg.Connection[Any]):
+    """A psycopg connection whose reads through :func:`read_all` are prepared:
+    it forgets their names when psycopg deallocates every prepared statement.
+
+    ``_deallocate`` is psycopg's one way to the server's ``DEALLOCATE``
+    (``psycopg._connection_base``); ``tests/integration/test_wire_reads.py``
+    fails if a psycopg release stops calling it.
+    """
+
+    def _deallocate(self, name: bytes | None) -> Any:
+        if name is None:
+            forget(self)
+        return super()._deallocate(name)
+
+
+def forget(connection: psycopg.Connection[Any]) -> None:
+    """The connection's prepared names are gone (or may be): prepare anew."""
+    _prepared.pop(connection, None)
+
+
+def can_send(connection: psycopg.Connection[Any]) -> bool:
+    """Whether reads may go this way now: not inside a pipeline of psycopg's own
+    (its queued statements and results would interleave with ours)."""
+    return connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
+
+
+def read_all(connection: psycopg.Connection[Any], reads: Sequence[Read]) -> list[list[Any]]:
+    """Each read's rows (tuples, as psycopg's cursors give them), in one round trip."""
+    pgconn = connection.pgconn
+    named = isinstance(connection, WireConnection)
+    prepared = _prepared.setdefault(connection, {}) if named else {}
+    transformer = Transformer(connection)
+    commands: deque[Callable[[], None]] = deque()
+    # What each command's results are: None (BEGIN), a name to remember, or a read's index.
+    expected: list[None | tuple[tuple[bytes, Any], bytes] | int] = []
+    if not connection.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
+        commands.append(partial(pgconn.send_query_params, _begin(connection), None))
+        expected.append(None)
+    for index, (sql, values, prepare) in enumerate(reads):
+        command, names = _shape(sql)
+        params = transformer.dump_sequence(
+            [values[name] for name in names], [PyFormat.AUTO] * len(names)
+        )
+        types, formats = transformer.types, transformer.formats
+        if prepare is False or not named:
+            commands.append(
+                partial(
+                    pgconn.send_query_params,
+                    command,
+                    params,
+                    param_types=types,
+                    param_formats=formats,
+                )
+            )
+        else:
+            key = (command, types)
+            name = prepared.get(key)
+            if name is None:
+                name = f"patron_{next(_names)}".encode()
+                commands.append(partial(pgconn.send_prepare, name, command, param_types=types))
+                expected.append((key, name))
+            commands.append(
+                partial(pgconn.send_query_prepared, name, params, param_formats=formats)
+            )
+        expected.append(index)
+    commands.append(pgconn.pipeline_sync)
+    results = _exchange(connection, commands, len(expected) + 1)
+    failure = None
+    rows: list[list[Any]] = [[] for _ in reads]
+    for what, got in zip(expected, results, strict=False):
+        result = got[0]
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            failure = failure or errors.error_from_result(result, encoding=pgconn._encoding)
+        elif isinstance(what, tuple):
+            prepared[what[0]] = what[1]
+        elif isinstance(what, int) and result.status == pq.ExecStatus.TUPLES_OK:
+            transformer.set_pgresult(result)
+            rows[what] = transformer.load_rows(0, result.ntuples, tuple)
+    if failure is not None:
+        if isinstance(failure, errors.InvalidSqlStatementName):
+            forget(connection)  # deallocated behind psycopg's back: the next try prepares
+        raise failure
+    return rows
+
+
+def _exchange(
+    connection: psycopg.Connection[Any], commands: deque[Callable[[], None]], wanted: int
+) -> list[list[pq.abc.PGresult]]:
+    """Send ``commands`` in pipeline mode and collect ``wanted`` results (the last
+    the sync's); the connection leaves pipeline mode whatever happens."""
+    pgconn = connection.pgconn
+    pgconn.enter_pipeline_mode()
+    try:
+        results = connection.wait(pipeline_communicate(pgconn, commands))
+        while len(results) < wanted:
+            results.append(connection.wait(fetch_many(pgconn)))
+    finally:
+        if pgconn.status == pq.ConnStatus.OK:
+            pgconn.exit_pipeline_mode()
+    return results
+
+
+def _shape(sql: str) -> tuple[bytes, tuple[str, ...]]:
+    """The SQL with ``$1``-style placeholders, and the parameter each stands for."""
+    found = _shapes.get(sql)
+    if found is None:
+        names: list[str] = []
+
+        def place(match: re.Match[str]) -> str:
+            if match.group(0) == "%%":
+                return "%"
+            if match.group(1) is None:
+                raise ValueError(f"only %(name)s parameters can be sent this way: {sql!r}")
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        found = _shapes[sql] = (_PLACEHOLDER.sub(place, sql).encode(), tuple(names))
+    return found
+
+
+def _begin(connection: psycopg.Connection[Any]) -> bytes:
+    """The ``BEGIN`` psycopg itself would send, with the connection's settings."""
+    parts = ["BEGIN"]
+    if connection.isolation_level is not None:
+        level = psycopg.IsolationLevel(connection.isolation_level)
+        parts.append("ISOLATION LEVEL " + level.name.replace("_", " "))
+    if connection.read_only is not None:
+        parts.append("READ ONLY" if connection.read_only else "READ WRITE")
+    if connection.deferrable is not None:
+        parts.append("DEFERRABLE" if connection.deferrable else "NOT DEFERRABLE")
+    return " ".join(parts).encode()
