@@ -61,6 +61,8 @@ PG_URL = os.environ.get(
     "PATRON_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BATCH = 1000
+MEASURED = [table_of(m) for m in (Event, LedgerEntry, PointLot)]
+TIER_TABLES = [table_of(m) for m in (MemberTier, TierChange, OutboxMessage)]
 CATALOG = [
     ("LATTE-M", "coffee", "3.40"),
     ("FLAT-WHITE", "coffee", "3.20"),
@@ -138,33 +140,43 @@ def plain_insert(database: Database, n_events: int) -> float:
     Same database, same tables and indexes, same batch size, same bulk-write
     mechanism as the engine (COPY on PostgreSQL, executemany on SQLite).
     """
-    tables = [table_of(m) for m in (Event, LedgerEntry, PointLot)]
-    # Tier rows (few: only changes) go in at the end, after the events they refer to.
-    tier_tables = [table_of(m) for m in (MemberTier, TierChange, OutboxMessage)]
+    rows = written_rows(database)
+    started = time.perf_counter()
+    insert_again(database, rows, n_events)
+    return time.perf_counter() - started
+
+
+def written_rows(database: Database) -> dict[str, list[dict[str, Any]]]:
+    """What the engine wrote to the measured tables, read back; the tables emptied."""
+    tables = MEASURED + TIER_TABLES
     with database.engine.connect() as conn:
         rows = {
             t.name: [dict(r._mapping) for r in conn.execute(select(t).order_by(*t.primary_key))]
-            for t in tables + tier_tables
+            for t in tables
         }
     with database.engine.begin() as conn:
         # What refers to these rows goes first (stamps, coupons, referrals: a program
         # with stamp cards or referrals); only the measured tables are inserted again.
         for t in reversed(Base.metadata.sorted_tables):
-            if t in tables or t in tier_tables or _refers_to(t, tables + tier_tables):
+            if t in tables or _refers_to(t, tables):
                 conn.execute(t.delete())
-    per_batch = {t.name: max(1, len(rows[t.name]) * BATCH // max(n_events, 1)) for t in tables}
-    started = time.perf_counter()
-    offsets = {t.name: 0 for t in tables}
-    while any(offsets[t.name] < len(rows[t.name]) for t in tables):
+    return rows
+
+
+def insert_again(database: Database, rows: dict[str, list[dict[str, Any]]], n_events: int) -> None:
+    """The plain insert itself: ``rows`` in as many transactions as the engine used."""
+    per_batch = {t.name: max(1, len(rows[t.name]) * BATCH // max(n_events, 1)) for t in MEASURED}
+    offsets = {t.name: 0 for t in MEASURED}
+    while any(offsets[t.name] < len(rows[t.name]) for t in MEASURED):
         with database.unit_of_work() as session:
-            for t in tables:
+            for t in MEASURED:
                 chunk = rows[t.name][offsets[t.name] : offsets[t.name] + per_batch[t.name]]
                 offsets[t.name] += len(chunk)
                 insert_rows(session, t, chunk)
+    # Tier rows (few: only changes) go in at the end, after the events they refer to.
     with database.unit_of_work() as session:
-        for t in tier_tables:
+        for t in TIER_TABLES:
             insert_rows(session, t, rows[t.name])
-    return time.perf_counter() - started
 
 
 def _refers_to(table: Table, targets: list[Table]) -> bool:

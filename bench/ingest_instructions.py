@@ -54,8 +54,13 @@ def _child(events: int, backend: str) -> None:
         settle_startup_heap()
         _collect("on")
         report = import_file(database, path, batch_size=bench.BATCH)
+        _control("--dump=import")  # the import's count, written; the counters zeroed
         _collect("off")
         assert report.accepted == events, report.errors[:3]
+        rows = bench.written_rows(database)
+        _collect("on")
+        bench.insert_again(database, rows, events)  # counted in the file written at exit
+        _collect("off")
     finally:
         database.dispose()
         if drop is not None:
@@ -63,7 +68,11 @@ def _child(events: int, backend: str) -> None:
 
 
 def _collect(state: str) -> None:
-    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], capture_output=True)
+    _control("-i", state)
+
+
+def _control(*args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(os.getpid())], capture_output=True)
 
 
 def main() -> None:
@@ -93,14 +102,24 @@ def main() -> None:
             capture_output=True,
             text=True,
         )
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if done.returncode != 0 or found is None:
-        sys.exit(f"the measured run failed:\n{done.stderr[-2000:]}")
-    total = int(found.group(1))
+        if done.returncode != 0:
+            sys.exit(f"the measured run failed:\n{done.stderr[-2000:]}")
+        engine = _total(Path(f"{tmp}/callgrind.out.1"))
+        plain = _total(Path(f"{tmp}/callgrind.out"))
     print(
-        f"{args.backend} import of {args.events:,} purchases: {total:,} instructions, "
-        f"{total // args.events:,} per event"
+        f"{args.backend} import of {args.events:,} purchases: {engine:,} instructions, "
+        f"{engine // args.events:,} per event\n"
+        f"{args.backend} plain insert of the same rows: {plain:,} instructions, "
+        f"{plain // args.events:,} per event; ratio {engine / plain:.2f}x"
     )
+
+
+def _total(path: Path) -> int:
+    """The instructions a callgrind output file counted (its ``totals:`` line)."""
+    found = re.search(r"^totals: (\d+)", path.read_text(), re.MULTILINE)
+    if found is None:
+        sys.exit(f"no totals in {path}")
+    return int(found.group(1))
 
 
 if __name__ == "__main__":
