@@ -85,3 +85,21 @@ def test_scopes_per_endpoint(
     assert client.patch(patch, json={"first_name": "A"}, headers=pos_headers).status_code == 403
     assert client.patch(patch, json={"first_name": "A"}, headers=admin_headers).status_code == 200
     assert client.post("/v1/members", json={}, headers=admin_headers).status_code == 201
+
+
+def test_the_openapi_document_names_both_ways_to_present_a_key(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"] == {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`Authorization: Bearer <key>`",
+        },
+        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    }
+    assert schema["security"] == [{"bearer": []}, {"apiKey": []}]
+    assert schema["paths"]["/health"]["get"]["security"] == []
+    post_event = schema["paths"]["/v1/events"]["post"]
+    assert "security" not in post_event  # the document's own applies
+    headers = [p["name"].lower() for p in post_event.get("parameters", [])]
+    assert "authorization" not in headers and "x-api-key" not in headers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 
 from patron import __version__
@@ -27,7 +29,33 @@ def create_app(database: Database | None = None) -> FastAPI:
 
     for router in _routers():
         app.include_router(router)
+    _document_api_keys(app)
     return app
+
+
+def _document_api_keys(app: FastAPI) -> None:
+    """The OpenAPI document names the two ways to present an API key, for every
+    operation but ``/health``. (``api.deps.require`` reads the headers from the
+    request itself, so FastAPI does not list them as parameters.)"""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "`Authorization: Bearer <key>`",
+            },
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        }
+        schema["security"] = [{"bearer": []}, {"apiKey": []}]
+        schema["paths"]["/health"]["get"]["security"] = []
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def serve_app() -> FastAPI:
