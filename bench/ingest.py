@@ -163,9 +163,11 @@ def written_rows(database: Database) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-def insert_again(database: Database, rows: dict[str, list[dict[str, Any]]], n_events: int) -> None:
+def insert_again(
+    database: Database, rows: dict[str, list[dict[str, Any]]], n_events: int, batch: int = BATCH
+) -> None:
     """The plain insert itself: ``rows`` in as many transactions as the engine used."""
-    per_batch = {t.name: max(1, len(rows[t.name]) * BATCH // max(n_events, 1)) for t in MEASURED}
+    per_batch = {t.name: max(1, len(rows[t.name]) * batch // max(n_events, 1)) for t in MEASURED}
     offsets = {t.name: 0 for t in MEASURED}
     while any(offsets[t.name] < len(rows[t.name]) for t in MEASURED):
         with database.unit_of_work() as session:

@@ -10,6 +10,7 @@ import of ``--events`` purchases into a fresh database prepared as
 process, not the server's.
 
 Run:  .venv/bin/python bench/ingest_instructions.py [--events 3000] [--backend sqlite|postgres]
+      [--batch-size 1000]
 Needs valgrind (Debian: ``apt-get install valgrind``); a run takes about a minute.
 """
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def _child(events: int, backend: str) -> None:
+def _child(events: int, backend: str, batch: int) -> None:
     """The measured process: prepare, then import with collection switched on."""
     import ingest as bench
 
@@ -53,13 +54,13 @@ def _child(events: int, backend: str) -> None:
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         settle_startup_heap()
         _collect("on")
-        report = import_file(database, path, batch_size=bench.BATCH)
+        report = import_file(database, path, batch_size=batch)
         _control("--dump=import")  # the import's count, written; the counters zeroed
         _collect("off")
         assert report.accepted == events, report.errors[:3]
         rows = bench.written_rows(database)
         _collect("on")
-        bench.insert_again(database, rows, events)  # counted in the file written at exit
+        bench.insert_again(database, rows, events, batch)  # counted in the file written at exit
         _collect("off")
     finally:
         database.dispose()
@@ -79,10 +80,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3_000)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=1_000,
+        help="events per transaction; 1 counts what a batch costs whatever its size, "
+        "as a till's single event over HTTP pays it",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.events, args.backend)
+        _child(args.events, args.backend, args.batch_size)
         return
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
@@ -98,6 +106,7 @@ def main() -> None:
                 "--child",
                 f"--events={args.events}",
                 f"--backend={args.backend}",
+                f"--batch-size={args.batch_size}",
             ],
             capture_output=True,
             text=True,
@@ -107,7 +116,8 @@ def main() -> None:
         engine = _total(Path(f"{tmp}/callgrind.out.1"))
         plain = _total(Path(f"{tmp}/callgrind.out"))
     print(
-        f"{args.backend} import of {args.events:,} purchases: {engine:,} instructions, "
+        f"{args.backend} import of {args.events:,} purchases, {args.batch_size:,} per "
+        f"transaction: {engine:,} instructions, "
         f"{engine // args.events:,} per event\n"
         f"{args.backend} plain insert of the same rows: {plain:,} instructions, "
         f"{plain // args.events:,} per event; ratio {engine / plain:.2f}x"
