@@ -164,3 +164,34 @@ def test_inside_psycopgs_own_pipeline_reads_go_through_cursors(
     with connection.pipeline():
         assert not wire.can_send(connection)
     assert wire.can_send(connection)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _GivesUpWaiting(wire.WireConnection):
+    """Its second wait is interrupted, as a cancelled request's would be."""
+
+    waits = 0
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        self.waits += 1
+        if self.waits == 2:
+            gen.close()
+            raise _Interrupted
+        return super().wait(gen, interval, timeout)
+
+
+def test_an_interrupted_exchange_leaves_no_connection_half_in_a_pipeline(
+    postgres_url: str,
+) -> None:
+    url = make_url(postgres_url).set(drivername="postgresql")
+    with _GivesUpWaiting.connect(url.render_as_string(hide_password=False)) as conn:
+        conn.waits = 0  # the second wait of the reads: answers are still due
+        with pytest.raises(_Interrupted):
+            wire.read_all(conn, [("SELECT pg_sleep(0.05), 1", {}, None)] * 3)
+        assert conn.closed or conn.pgconn.pipeline_status == pq.PipelineStatus.OFF
+        if not conn.closed:
+            conn.rollback()
+            assert wire.read_all(conn, [("SELECT 1", {}, None)]) == [[(1,)]]

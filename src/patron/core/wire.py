@@ -123,10 +123,10 @@ def read_all(connection: psycopg.Connection[Any], reads: Sequence[Read]) -> list
     results = _exchange(connection, commands, len(expected) + 1)
     failure = None
     rows: list[list[Any]] = [[] for _ in reads]
-    for what, got in zip(expected, results, strict=False):
+    for what, got in zip(expected, results, strict=False):  # the sync's result is last
         result = got[0]
         if result.status == pq.ExecStatus.FATAL_ERROR:
-            failure = failure or errors.error_from_result(result, encoding=pgconn._encoding)
+            failure = failure or errors.error_from_result(result, encoding=connection.info.encoding)
         elif isinstance(what, tuple):
             prepared[what[0]] = what[1]
         elif isinstance(what, int) and result.status == pq.ExecStatus.TUPLES_OK:
@@ -143,16 +143,21 @@ def _exchange(
     connection: psycopg.Connection[Any], commands: deque[Callable[[], None]], wanted: int
 ) -> list[list[pq.abc.PGresult]]:
     """Send ``commands`` in pipeline mode and collect ``wanted`` results (the last
-    the sync's); the connection leaves pipeline mode whatever happens."""
+    the sync's). Interrupted, the connection leaves pipeline mode, or is closed
+    if answers are still due (the pool then replaces it)."""
     pgconn = connection.pgconn
     pgconn.enter_pipeline_mode()
     try:
         results = connection.wait(pipeline_communicate(pgconn, commands))
         while len(results) < wanted:
             results.append(connection.wait(fetch_many(pgconn)))
-    finally:
-        if pgconn.status == pq.ConnStatus.OK:
+    except BaseException:  # a lost connection, a request cancelled while it waited
+        try:
             pgconn.exit_pipeline_mode()
+        except psycopg.OperationalError:  # answers still due: no statement may follow
+            connection.close()
+        raise
+    pgconn.exit_pipeline_mode()
     return results
 
 
