@@ -6,8 +6,9 @@ of the same code can differ more than two versions of the engine do. Callgrind
 counts the instructions executed instead, repeatably to about 0.03%: collection
 is switched on only around ``import_file`` (``callgrind_control -i on``), on an
 import of ``--events`` purchases into a fresh database prepared as
-``bench/ingest.py`` prepares it. On PostgreSQL it counts the importer's own
-process, not the server's.
+``bench/ingest.py`` prepares it, then around the plain insert of the rows
+the engine wrote (``bench/ingest.py``'s baseline), for the ratio of the two.
+On PostgreSQL it counts the importer's own process, not the server's.
 
 Run:  .venv/bin/python bench/ingest_instructions.py [--events 3000] [--backend sqlite|postgres]
       [--batch-size 1000]
