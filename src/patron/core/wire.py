@@ -33,7 +33,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import deque
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -41,7 +41,7 @@ from weakref import WeakKeyDictionary
 import psycopg
 from psycopg import errors, pq
 from psycopg.adapt import PyFormat, Transformer
-from psycopg.generators import fetch_many, send
+from psycopg.generators import fetch_many, pipeline_communicate
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")
 _names = itertools.count(1)
@@ -144,23 +144,13 @@ def _exchange(
 ) -> list[list[pq.abc.PGresult]]:
     """Send ``commands`` in pipeline mode and collect ``wanted`` results (the last
     the sync's). Interrupted, the connection leaves pipeline mode, or is closed
-    if answers are still due (the pool then replaces it).
-
-    Everything is handed to libpq at once and flushed without waiting unless the
-    socket is full (psycopg's ``send`` then reads answers while it writes, so
-    neither side blocks the other); the answers are then waited for in one wait.
-    A cooperative connection thus yields the event loop about once per exchange,
-    where a wait per statement let other requests' work run between every two
-    and stretched the slowest answers.
-    """
+    if answers are still due (the pool then replaces it)."""
     pgconn = connection.pgconn
     pgconn.enter_pipeline_mode()
     try:
-        for command in commands:
-            command()
-        if pgconn.flush():  # more than the socket took at once
-            connection.wait(send(pgconn))
-        results = connection.wait(_fetch(pgconn, wanted))
+        results = connection.wait(pipeline_communicate(pgconn, commands))
+        while len(results) < wanted:
+            results.append(connection.wait(fetch_many(pgconn)))
     except BaseException:  # a lost connection, a request cancelled while it waited
         try:
             pgconn.exit_pipeline_mode()
@@ -168,14 +158,6 @@ def _exchange(
             connection.close()
         raise
     pgconn.exit_pipeline_mode()
-    return results
-
-
-def _fetch(pgconn: pq.abc.PGconn, wanted: int) -> Generator[Any, Any, list[list[Any]]]:
-    """psycopg's ``fetch_many``, ``wanted`` times: each command's results."""
-    results: list[list[Any]] = []
-    while len(results) < wanted:
-        results.append((yield from fetch_many(pgconn)))
     return results
 
 
