@@ -195,3 +195,13 @@ def test_an_interrupted_exchange_leaves_no_connection_half_in_a_pipeline(
         if not conn.closed:
             conn.rollback()
             assert wire.read_all(conn, [("SELECT 1", {}, None)]) == [[(1,)]]
+
+
+def test_more_than_the_socket_takes_at_once_is_sent_while_answers_are_read(
+    connection: psycopg.Connection[Any],
+) -> None:
+    text = "x" * 1_000_000
+    reads = [
+        ("SELECT length(%(t)s::text) + %(i)s::int", {"t": text, "i": i}, None) for i in range(20)
+    ]
+    assert wire.read_all(connection, reads) == [[(1_000_000 + i,)] for i in range(20)]
