@@ -85,7 +85,7 @@ def test_a_statement_is_prepared_once_per_connection(
     connection: psycopg.Connection[Any],
 ) -> None:
     read = ("SELECT %(n)s::bigint + 1", {"n": 1}, None)
-    assert wire.read_all(connection, [read]) == [[(2,)]]
+    assert wire.read_all(connection, [read, read]) == [[(2,)], [(2,)]]
     names = _prepared_names(connection)
     assert len(names) == 1 and names[0].startswith("patron_")
     assert wire.read_all(connection, [read, read]) == [[(2,)], [(2,)]]

@@ -85,6 +85,7 @@ def read_all(connection: psycopg.Connection[Any], reads: Sequence[Read]) -> list
     pgconn = connection.pgconn
     named = isinstance(connection, WireConnection)
     prepared = _prepared.setdefault(connection, {}) if named else {}
+    preparing: dict[tuple[bytes, Any], bytes] = {}  # prepared in this exchange
     transformer = Transformer(connection)
     commands: deque[Callable[[], None]] = deque()
     # What each command's results are: None (BEGIN), a name to remember, or a read's index.
@@ -110,9 +111,9 @@ def read_all(connection: psycopg.Connection[Any], reads: Sequence[Read]) -> list
             )
         else:
             key = (command, types)
-            name = prepared.get(key)
-            if name is None:
-                name = f"patron_{next(_names)}".encode()
+            name = prepared.get(key) or preparing.get(key)
+            if name is None:  # prepared once, even if this exchange reads it twice
+                name = preparing[key] = f"patron_{next(_names)}".encode()
                 commands.append(partial(pgconn.send_prepare, name, command, param_types=types))
                 expected.append((key, name))
             commands.append(
