@@ -24,7 +24,9 @@ def create_app(database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
+        # async: a plain def runs in a worker thread, whose hand-off cost more
+        # than the answer (886,000 instructions a request against 336,000).
         return {"status": "ok", "version": __version__}
 
     for router in _routers():
@@ -70,10 +72,15 @@ def _routers() -> list[APIRouter]:
     from importlib import import_module
 
     routers = []
+    # FastAPI matches a request against the routers in this order, route by route:
+    # events first, since a till posts one per sale (measured: matching
+    # POST /v1/events behind the program and members routers cost ~170,000
+    # instructions, a fifth of FastAPI's work on it). The prefixes do not overlap,
+    # so the order decides nothing else.
     for module in (
+        "patron.events.routes",
         "patron.program.routes",
         "patron.members.routes",
-        "patron.events.routes",
         "patron.ledger.routes",
         "patron.rewards.routes",
         "patron.tiers.routes",
