@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -211,6 +212,62 @@ def test_malformed_body_is_422_naming_body(
     headers = {**pos_headers, "Content-Type": "application/json"}
     problem(client.post("/v1/events", content=raw, headers=headers), 422, "body")
     assert rows(cafe) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "application/vnd.till+json"]
+)
+def test_a_json_body_is_taken_under_any_json_content_type(
+    client: TestClient, cafe: Database, pos_headers: H, content_type: str
+) -> None:
+    body = json.dumps(purchase("o1")).encode()
+    response = client.post(
+        "/v1/events", content=body, headers={**pos_headers, "Content-Type": content_type}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["points"] == 66  # as with application/json
+    assert rows(cafe) == (1, 1, 1, 1)
+
+
+@pytest.mark.parametrize("headers", [{}, {"Content-Type": "text/plain"}])
+def test_a_body_not_sent_as_json_is_422_naming_body(
+    client: TestClient, cafe: Database, pos_headers: H, headers: H
+) -> None:
+    body = json.dumps(purchase("o1")).encode()
+    answer = problem(
+        client.post("/v1/events", content=body, headers={**pos_headers, **headers}), 422, "body"
+    )
+    assert (
+        answer["detail"]
+        == "body: Input should be a valid dictionary or object to extract fields from"
+    )
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
+def test_a_json_body_in_utf16_is_read_as_json_loads_reads_it(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    body = json.dumps(purchase("o1")).encode("utf-16")
+    headers = {**pos_headers, "Content-Type": "application/json"}
+    assert client.post("/v1/events", content=body, headers=headers).status_code == 201
+
+
+def test_the_key_is_checked_before_the_body_is_read(client: TestClient, cafe: Database) -> None:
+    headers = {"Content-Type": "application/json"}
+    problem(client.post("/v1/events", content=b'{"type": ', headers=headers), 401, "Authorization")
+
+
+def test_a_number_for_an_amount_hashes_as_through_the_batch_route(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    """The single route reads JSON as the batch route does (a number through float),
+    so the same event sent to each is a retry, not a conflict."""
+    event = purchase("o1", amount=10.10, lines=[])
+    batch = client.post("/v1/events/batch", json={"events": [event]}, headers=pos_headers)
+    assert batch.json()["accepted"] == 1, batch.text
+    retry = client.post("/v1/events", json=event, headers=pos_headers)
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["status"] == "duplicate"
 
 
 def test_batch_lands_good_rows_and_reports_bad_ones(
@@ -449,3 +506,18 @@ def test_large_amount_in_a_currency_of_small_units(
     response = client.post("/v1/events", json=body, headers=pos_headers)
     assert response.status_code == 201, response.text
     assert client.get("/v1/events/1", headers=pos_headers).json()["amount"] == 2_500_000_000
+
+
+def test_the_openapi_document_describes_the_event_body(client: TestClient) -> None:
+    """POST /v1/events reads its body itself (api.body); the document still shows it."""
+    schema = client.get("/openapi.json").json()
+    post_event = schema["paths"]["/v1/events"]["post"]
+    body = post_event["requestBody"]["content"]["application/json"]["schema"]
+    name = body["$ref"].removeprefix("#/components/schemas/")
+    assert {"external_id", "type", "member_id", "amount", "lines"} <= set(
+        schema["components"]["schemas"][name]["properties"]
+    )
+    assert post_event["requestBody"]["required"] is True
+    assert "problem" in post_event["responses"]["422"]["description"]
+    answer = post_event["responses"]["201"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/EventResult"}

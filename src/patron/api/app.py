@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from patron import __version__
 from patron.access.service import KeyVerifier
+from patron.api.body import add_schemas
 from patron.api.errors import install_error_handlers
 from patron.core.db import Database, get_database
 from patron.core.heap import settle_startup_heap
@@ -45,6 +46,7 @@ def _document_api_keys(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
+        add_schemas(schema)  # bodies read by their routes (api.body)
         schema.setdefault("components", {})["securitySchemes"] = {
             "bearer": {
                 "type": "http",

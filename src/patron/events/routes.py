@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import select
 
+from patron.api.body import documented, model_from
 from patron.api.deps import Caller, require
 from patron.core.errors import NotFound, PatronError
 from patron.core.pagination import MAX_ID
@@ -36,24 +37,29 @@ class _Rejected(PatronError):
     response_model=EventResult,
     status_code=201,
     responses={200: {"description": "A retry of an event already received"}},
+    openapi_extra=documented(EventIn),
 )
-async def post_event(
-    event: EventIn,
-    request: Request,
-    response: Response,
-    caller: Caller = Depends(require("pos")),
-) -> EventResult:
+async def post_event(request: Request) -> Response:
     """Score one event and post its points.
 
     A retry with the same ``external_id`` and body returns the first result (200);
     the same ``external_id`` with another body is a 409. Concurrent requests share
     transactions (group commit, see ``events/batcher.py``); each gets its own answer."""
+    # A till posts one event per sale: the key and the body are read here, past
+    # FastAPI's dependency machinery, which cost more than this route (api.body).
+    caller = await _pos(request)
+    event = await model_from(request, EventIn)
     result = (await _batcher(request, caller).submit(event)).model_copy(update={"index": 0})
     if result.status == "rejected":
         raise _Rejected(result.error or {})
-    if result.status == "duplicate":
-        response.status_code = 200
-    return result
+    return Response(
+        result.model_dump_json(),
+        status_code=200 if result.status == "duplicate" else 201,
+        media_type="application/json",
+    )
+
+
+_pos = require("pos")
 
 
 def _batcher(request: Request, caller: Caller) -> EventBatcher:
