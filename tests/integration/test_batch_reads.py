@@ -3,6 +3,7 @@ text, values as the column types make them, on both backends."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import pytest
@@ -91,3 +92,28 @@ def test_inside_a_pipeline_of_psycopgs_own_the_reads_join_it(enrolled: Database)
         found, back = gather(session, _names(NAMES[:2]), _two_steps_built_once(NAMES[:3]))
     assert found == dict.fromkeys(NAMES[:2], AT)
     assert back == sorted(NAMES[:3])
+
+
+def test_a_batch_leaves_no_garbage_for_the_cycle_collector(enrolled: Database) -> None:
+    """A unit of work that reads, through the remembered driver connection, frees
+    itself by reference counting. (It once kept its transaction in the session's
+    ``info``, a cycle that left every session of a server to the collector, whose
+    passes then paused all requests in flight.)"""
+
+    def batch() -> None:
+        with enrolled.unit_of_work() as session:
+            (found,) = gather(session, _names(["plain", "NULL"]))
+            assert found == {"plain": AT, "NULL": AT}
+            assert raw_connection(session) is raw_connection(session)
+
+    batch()  # the pool's connection and the statements' caches, made once
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            batch()
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
