@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from patron.core import cooperative as cooperative_module
 from patron.core.cooperative import run_cooperatively
 from patron.core.db import Database
+from patron.core.driver import raw_connection
 
 
 @pytest.fixture
@@ -77,3 +80,28 @@ def test_outside_a_greenlet_the_connection_blocks_as_any_other(cooperative: Data
     started = time.perf_counter()
     assert _sleep_on_server(cooperative, 0.1) > 0
     assert time.perf_counter() - started >= 0.1
+
+
+def test_only_the_waits_that_would_block_go_to_the_loop(
+    cooperative: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statements queued in a pipeline need no wait: the greenlet hands the loop
+    only the waits for the server's answers (it used to hand every one over)."""
+    handed: list[object] = []
+    real = cooperative_module.wait_on_loop
+
+    def counting(awaitable: Any) -> Any:
+        handed.append(awaitable)
+        return real(awaitable)
+
+    monkeypatch.setattr(cooperative_module, "wait_on_loop", counting)
+
+    def twenty_in_a_pipeline() -> list[int]:
+        with cooperative.unit_of_work() as session:
+            connection = raw_connection(session)
+            with connection.pipeline():
+                cursors = [connection.execute("SELECT %s::int", (i,)) for i in range(20)]
+            return [cursor.fetchone()[0] for cursor in cursors]
+
+    assert asyncio.run(run_cooperatively(twenty_in_a_pipeline)) == list(range(20))
+    assert 1 <= len(handed) <= 4, len(handed)

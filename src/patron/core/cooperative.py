@@ -26,13 +26,15 @@ another asked for it.
 
 from __future__ import annotations
 
+import select
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from greenlet import getcurrent, greenlet
 from psycopg import waiting
 from psycopg.abc import PQGen
+from psycopg.waiting import Ready, Wait
 
 from patron.core.wire import WireConnection
 
@@ -73,5 +75,46 @@ class CooperativeConnection(WireConnection):
     def wait(self, gen: PQGen[T], interval: float = 0.1, timeout: float | None = None) -> T:
         if not on_the_loop():
             return super().wait(gen, interval, timeout)
+        # Most waits psycopg asks for need none: a statement queued in a pipeline
+        # waits for a socket that is writable, an answer may already be in. Run
+        # the generator here while the socket is ready, and go to the loop only
+        # when it would block (measured: of 23 waits a one-event request asked
+        # for, 4 blocked; each of the others cost two greenlet switches and a
+        # coroutine on the loop for nothing).
         socket = self.pgconn.socket
-        return wait_on_loop(waiting.wait_async(gen, socket, interval=interval, timeout=timeout))
+        try:
+            state = next(gen)
+            while ready := _ready_now(socket, state):
+                state = gen.send(ready)
+        except StopIteration as done:
+            return cast(T, done.value)
+        resumed = _resumed(state, gen)
+        return wait_on_loop(waiting.wait_async(resumed, socket, interval=interval, timeout=timeout))
+
+
+def _ready_now(socket: int, state: int) -> Ready:
+    """What ``socket`` is ready for of what ``state`` (a psycopg ``Wait``) asks, now."""
+    poller = select.poll()
+    poller.register(socket, (_IN if state & Wait.R else 0) | (_OUT if state & Wait.W else 0))
+    events = poller.poll(0)
+    if not events:
+        return Ready.NONE
+    got = events[0][1]
+    return Ready((Ready.R if got & _IN_OR_ERROR else 0) | (Ready.W if got & _OUT_OR_ERROR else 0))
+
+
+_IN, _OUT = select.POLLIN, select.POLLOUT
+# A closed or failed socket is "ready": psycopg's next read or write raises its error.
+_IN_OR_ERROR = select.POLLIN | select.POLLHUP | select.POLLERR
+_OUT_OR_ERROR = select.POLLOUT | select.POLLHUP | select.POLLERR
+
+
+def _resumed(state: Wait, gen: PQGen[T]) -> PQGen[T]:
+    """``gen``, already started: its first wait is ``state``."""
+    ready = yield state
+    while True:
+        try:
+            state = gen.send(ready)
+        except StopIteration as done:
+            return cast(T, done.value)
+        ready = yield state
