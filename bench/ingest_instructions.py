@@ -93,27 +93,16 @@ def main() -> None:
     if args.child:
         _child(args.events, args.backend, args.batch_size)
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
+        run_counted(
+            __file__,
             [
-                "valgrind",
-                "--tool=callgrind",
-                "--instr-atstart=no",
-                f"--callgrind-out-file={tmp}/callgrind.out",
-                sys.executable,
-                __file__,
-                "--child",
                 f"--events={args.events}",
                 f"--backend={args.backend}",
                 f"--batch-size={args.batch_size}",
             ],
-            capture_output=True,
-            text=True,
+            tmp,
         )
-        if done.returncode != 0:
-            sys.exit(f"the measured run failed:\n{done.stderr[-2000:]}")
         engine = _total(Path(f"{tmp}/callgrind.out.1"))
         plain = _total(Path(f"{tmp}/callgrind.out"))
     print(
@@ -123,6 +112,29 @@ def main() -> None:
         f"{args.backend} plain insert of the same rows: {plain:,} instructions, "
         f"{plain // args.events:,} per event; ratio {engine / plain:.2f}x"
     )
+
+
+def run_counted(script: str, child_args: list[str], tmp: str) -> None:
+    """Run ``script --child *child_args`` under callgrind, collection off until the
+    child switches it on; its counts go to ``tmp/callgrind.out*``."""
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={tmp}/callgrind.out",
+            sys.executable,
+            script,
+            "--child",
+            *child_args,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        sys.exit(f"the measured run failed:\n{done.stderr[-2000:]}")
 
 
 def _total(path: Path) -> int:

@@ -22,8 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -34,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest_instructions import _control, _total  # noqa: E402
+from ingest_instructions import _control, _total, run_counted  # noqa: E402
 
 WARM_UP = 20
 END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # the events' times: fixed, so the rules met are
@@ -120,25 +118,8 @@ def main() -> None:
     if args.child:
         _child(args.requests)
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--instr-atstart=no",
-                f"--callgrind-out-file={tmp}/callgrind.out",
-                sys.executable,
-                __file__,
-                "--child",
-                f"--requests={args.requests}",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            sys.exit(f"the measured run failed:\n{done.stderr[-2000:]}")
+        run_counted(__file__, [f"--requests={args.requests}"], tmp)
         counted = _total(Path(f"{tmp}/callgrind.out"))
     print(
         f"POST /v1/events, one event a request, in-process on PostgreSQL: "
