@@ -4,7 +4,7 @@ FastAPI reads a body parameter, and solves a ``Depends``, through machinery
 that serves every kind of parameter: for ``POST /v1/events`` it cost more than
 the route's own work (measured with callgrind, the in-process ASGI call with
 the batcher answering at once: 712,000 instructions a request with ``event:
-EventIn`` and ``Depends(require("pos"))``, 561,000 with the body read here and
+EventIn`` and ``Depends(require("pos"))``, 563,000 with the body read here and
 the key checked by a plain call). :func:`model_from` does what FastAPI does
 for a body parameter, with the same errors (a ``RequestValidationError`` with
 ``body`` locations, answered by ``api.errors``), and :func:`documented` puts
