@@ -94,7 +94,9 @@ class CooperativeConnection(WireConnection):
 
 def _ready_now(socket: int, state: int) -> Ready:
     """What ``socket`` is ready for of what ``state`` (a psycopg ``Wait``) asks, now."""
-    poller = select.poll()
+    if _POLL is None:  # no poll() (Windows): every wait goes to the loop
+        return Ready.NONE
+    poller = _POLL()
     poller.register(socket, (_IN if state & Wait.R else 0) | (_OUT if state & Wait.W else 0))
     events = poller.poll(0)
     if not events:
@@ -103,10 +105,12 @@ def _ready_now(socket: int, state: int) -> Ready:
     return Ready((Ready.R if got & _IN_OR_ERROR else 0) | (Ready.W if got & _OUT_OR_ERROR else 0))
 
 
-_IN, _OUT = select.POLLIN, select.POLLOUT
-# A closed or failed socket is "ready": psycopg's next read or write raises its error.
-_IN_OR_ERROR = select.POLLIN | select.POLLHUP | select.POLLERR
-_OUT_OR_ERROR = select.POLLOUT | select.POLLHUP | select.POLLERR
+_POLL = getattr(select, "poll", None)
+if _POLL is not None:
+    _IN, _OUT = select.POLLIN, select.POLLOUT
+    # A closed or failed socket is "ready": psycopg's next read or write raises its error.
+    _IN_OR_ERROR = select.POLLIN | select.POLLHUP | select.POLLERR
+    _OUT_OR_ERROR = select.POLLOUT | select.POLLHUP | select.POLLERR
 
 
 def _resumed(state: Wait, gen: PQGen[T]) -> PQGen[T]:
