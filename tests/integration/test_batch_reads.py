@@ -87,11 +87,20 @@ def test_times_come_back_in_utc_whatever_the_session_zone(enrolled: Database) ->
 def test_inside_a_pipeline_of_psycopgs_own_the_reads_join_it(enrolled: Database) -> None:
     if not enrolled.is_postgres:
         pytest.skip("a PostgreSQL pipeline")
-    with enrolled.unit_of_work() as session, pipelined(session, 1):
+    with enrolled.unit_of_work() as session, raw_connection(session).pipeline():
         assert not wire.can_send(raw_connection(session))
         found, back = gather(session, _names(NAMES[:2]), _two_steps_built_once(NAMES[:3]))
     assert found == dict.fromkeys(NAMES[:2], AT)
     assert back == sorted(NAMES[:3])
+
+
+def test_reads_inside_a_pipelined_block_see_the_writes_deferred_before_them(
+    enrolled: Database,
+) -> None:
+    with enrolled.unit_of_work() as session, pipelined(session, 1):
+        enrol_many(session, {"late": AT}, AT)
+        (found,) = gather(session, _names(["late", "plain"]))
+    assert found == {"late": AT, "plain": AT}
 
 
 def test_a_batch_leaves_no_garbage_for_the_cycle_collector(enrolled: Database) -> None:

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from patron.core import wire
 from patron.core.bulk import COPY_THRESHOLD, PIPELINE_LIMIT, insert_rows, pipelined, update_rows
 from patron.core.db import Database, table_of
+from patron.core.driver import raw_connection
 from patron.members.models import Member
 
 MEMBERS = table_of(Member)
@@ -158,3 +160,54 @@ def test_none_is_written_as_null(database: Database) -> None:
         import sqlite3
 
         assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters
+
+
+def _postgres_only(database: Database) -> None:
+    if not database.is_postgres:
+        pytest.skip("SQLite writes at once: nothing is deferred")
+
+
+def test_a_pipelined_blocks_writes_wait_for_its_end_and_go_in_one_exchange(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _postgres_only(database)
+    sent: list[int] = []
+    real = wire.read_all
+
+    def counting(connection: Any, statements: Any) -> Any:
+        sent.append(len(statements))
+        return real(connection, statements)
+
+    monkeypatch.setattr(wire, "read_all", counting)
+    with database.unit_of_work() as session, pipelined(session, events=1):
+        insert_rows(session, MEMBERS, _members(1, 2))
+        update_rows(session, MEMBERS, "id", [{"id": 2, "purchase_count": 3}])
+        assert sent == []  # nothing on the wire yet
+    assert sent == [2]
+    assert _stored(database)[2][3] == 3
+
+
+def test_a_statement_run_otherwise_inside_the_block_follows_the_deferred_writes(
+    database: Database,
+) -> None:
+    """SQLAlchemy's own statements (an ORM update, a query) go through a cursor,
+    which sends what was deferred first: the order of the writes is kept."""
+    _postgres_only(database)
+    with database.unit_of_work() as session, pipelined(session, events=1):
+        insert_rows(session, MEMBERS, _members(1, 1))
+        session.execute(update(Member).where(Member.id == 1).values(purchase_count=5))
+        counted = session.scalar(select(func.count()).select_from(Member))
+        insert_rows(session, MEMBERS, _members(2, 1))
+    assert counted == 1
+    stored = _stored(database)
+    assert sorted(stored) == [1, 2] and stored[1][3] == 5
+
+
+def test_an_error_inside_the_block_sends_nothing_it_deferred(database: Database) -> None:
+    _postgres_only(database)
+    with pytest.raises(ZeroDivisionError), database.unit_of_work() as session:
+        with pipelined(session, events=1):
+            insert_rows(session, MEMBERS, _members(1, 1))
+            1 / 0  # noqa: B018
+        assert not wire.deferring_now(raw_connection(session))
+    assert _stored(database) == {}

@@ -29,6 +29,7 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from patron.core import wire
 from patron.core.db import UTCDateTime
 from patron.core.driver import (
     array_literal,
@@ -59,12 +60,22 @@ def pipelined(session: Session, events: int) -> Iterator[None]:
     if events > PIPELINE_LIMIT or not is_postgres(session):
         yield
         return
-    with driver_errors(session), raw_connection(session).pipeline():
+    connection = raw_connection(session)
+    if isinstance(connection, wire.WireConnection):
+        # Patron's own connections: the writes are deferred and sent together
+        # on libpq's pipeline when the block ends, past psycopg's cursors
+        # (``core.wire.deferring``); a statement run otherwise sends them first.
+        with driver_errors(session), wire.deferring(connection):
+            yield
+        return
+    with driver_errors(session), connection.pipeline():
         yield
 
 
 def _in_pipeline(session: Session) -> bool:
-    return bool(raw_connection(session).pgconn.pipeline_status)
+    """Inside :func:`pipelined` on PostgreSQL, where COPY cannot go."""
+    connection = raw_connection(session)
+    return bool(connection.pgconn.pipeline_status) or wire.deferring_now(connection)
 
 
 def _json(value: Any) -> Any:
@@ -141,13 +152,26 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
                 _tuples(table, columns, rows, sqlite=True),
             )
         return
-    with driver_errors(session), raw_connection(session).cursor() as cursor:
-        if len(rows) < COPY_THRESHOLD or _in_pipeline(session):
-            cursor.execute(_records_insert(table, tuple(columns)), (_records(rows),))
-            return
-        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in _tuples(table, columns, rows, sqlite=False):
-                copy.write_row(row)
+    if len(rows) < COPY_THRESHOLD or _in_pipeline(session):
+        _write(session, _records_insert(table, tuple(columns)), {"rows": _records(rows)})
+        return
+    copying = f'COPY "{table.name}" ({names}) FROM STDIN'
+    with (
+        driver_errors(session),
+        raw_connection(session).cursor() as cursor,
+        cursor.copy(copying) as copy,
+    ):
+        for row in _tuples(table, columns, rows, sqlite=False):
+            copy.write_row(row)
+
+
+def _write(session: Session, sql: str, values: dict[str, Any]) -> None:
+    """A write whose answer nobody reads: deferred when the connection defers
+    (``pipelined``), else run now."""
+    connection = raw_connection(session)
+    if wire.defer(connection, sql, values) is None:
+        with driver_errors(session), connection.cursor() as cursor:
+            cursor.execute(sql, values)
 
 
 @functools.lru_cache(maxsize=256)
@@ -155,7 +179,7 @@ def _records_insert(table: Table, columns: tuple[str, ...]) -> str:
     names = ", ".join(f'"{c}"' for c in columns)
     return (
         f'INSERT INTO "{table.name}" ({names}) SELECT {names} '
-        f"FROM json_to_recordset(%s::json) AS v({_record_type(table, columns)})"
+        f"FROM json_to_recordset(%(rows)s::json) AS v({_record_type(table, columns)})"
     )
 
 
@@ -211,11 +235,11 @@ def update_rows(
             )
         return
     everything = (*keys, *columns)
-    with driver_errors(session), raw_connection(session).cursor() as cursor:
-        cursor.execute(
-            _unnest_update(table, keys, everything),
-            {c: array_literal([row[c] for row in rows]) for c in everything},
-        )
+    _write(
+        session,
+        _unnest_update(table, keys, everything),
+        {c: array_literal([row[c] for row in rows]) for c in everything},
+    )
 
 
 @functools.lru_cache(maxsize=256)

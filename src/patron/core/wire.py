@@ -33,7 +33,8 @@ from __future__ import annotations
 import itertools
 import re
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -63,10 +64,19 @@ class WireConnection(psycopg.Connection[Any]):
     fails if a psycopg release stops calling it.
     """
 
+    _deferred: list[tuple[Read, Pending]] | None = None  # writes waiting (see deferring)
+
     def _deallocate(self, name: bytes | None) -> Any:
         if name is None:
             forget(self)
         return super()._deallocate(name)
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        # Every other statement goes through a cursor (SQLAlchemy's, psycopg's own
+        # ``execute``): the writes deferred before it go first, in their order.
+        if self._deferred:
+            send_deferred(self)
+        return super().cursor(*args, **kwargs)
 
 
 def forget(connection: psycopg.Connection[Any]) -> None:
@@ -80,8 +90,69 @@ def can_send(connection: psycopg.Connection[Any]) -> bool:
     return connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
 
 
+class Pending:
+    """A deferred statement; its rows (``RETURNING``) once it has been sent."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows: list[Any] | None = None
+
+
+@contextmanager
+def deferring(connection: WireConnection) -> Iterator[None]:
+    """Statements given to :func:`defer` inside the block go out together, in one
+    exchange, when it ends (or before any other statement the connection runs).
+
+    A batch's writes (a small batch's five or so statements) were sent through
+    psycopg's pipeline, a cursor made and its results set for each; sent here
+    they cost what a read does (see the module's docstring). A failed write
+    raises psycopg's error when the block ends; if the block itself raises, what
+    it deferred is dropped unsent (the caller rolls the transaction back).
+    """
+    if connection._deferred is not None:  # already deferring: the outer block sends
+        yield
+        return
+    connection._deferred = []
+    try:
+        yield
+        send_deferred(connection)
+    finally:
+        connection._deferred = None
+
+
+def defer(
+    connection: psycopg.Connection[Any], sql: str, values: Mapping[str, Any], prepare: bool = True
+) -> Pending | None:
+    """Queue a statement (``%(name)s`` parameters) on a deferring connection; None
+    when the connection is not deferring (the caller runs the statement itself)."""
+    queue = getattr(connection, "_deferred", None)
+    if queue is None:
+        return None
+    pending = Pending()
+    queue.append(((sql, values, prepare), pending))
+    return pending
+
+
+def deferring_now(connection: psycopg.Connection[Any]) -> bool:
+    return getattr(connection, "_deferred", None) is not None
+
+
+def send_deferred(connection: WireConnection) -> None:
+    """Send what was deferred, in one exchange; each statement's rows to its Pending."""
+    queue = connection._deferred
+    if not queue:
+        return
+    connection._deferred = []  # later writes are deferred again
+    sent = read_all(connection, [statement for statement, _ in queue])
+    for (_, pending), rows in zip(queue, sent, strict=True):
+        pending.rows = rows
+
+
 def read_all(connection: psycopg.Connection[Any], reads: Sequence[Read]) -> list[list[Any]]:
     """Each read's rows (tuples, as psycopg's cursors give them), in one round trip."""
+    if isinstance(connection, WireConnection) and connection._deferred:
+        send_deferred(connection)  # the writes asked for before these reads go first
     pgconn = connection.pgconn
     named = isinstance(connection, WireConnection)
     prepared = _prepared.setdefault(connection, {}) if named else {}

@@ -21,10 +21,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from patron.core import wire
 from patron.core.driver import driver_errors, is_postgres, raw_connection
 
 SAVEPOINT = "budget_claims"
 _CLAIM = "UPDATE rule_budgets SET awarded = awarded + {0} WHERE rule_id = {0} RETURNING awarded"
+_DEFERRED_CLAIM = (
+    "UPDATE rule_budgets SET awarded = awarded + %(n)s WHERE rule_id = %(r)s RETURNING awarded"
+)
 
 
 class BudgetContention(Exception):
@@ -40,12 +44,23 @@ class BudgetClaims:
         self.limits = limits
         self.postgres = is_postgres(session)
         connection = raw_connection(session)
+        self.deferred = False
+        self.answers: list[tuple[str, Any]]
         claim = _CLAIM.format("%s" if self.postgres else "?")
         with driver_errors(session):
+            if wire.defer(connection, f"SAVEPOINT {SAVEPOINT}", {}, prepare=False):
+                # Deferred with the rest of the batch's writes (core.wire.deferring):
+                # their rows arrive when those are sent.
+                self.deferred = True
+                self.answers = [
+                    (rule, wire.defer(connection, _DEFERRED_CLAIM, {"n": given[rule], "r": rule}))
+                    for rule in sorted(given)
+                ]
+                return
             connection.execute(f"SAVEPOINT {SAVEPOINT}")
             # PostgreSQL: cursors whose rows arrive with the pipeline's answers;
             # SQLite: answered at once (its RETURNING rows must be read to finish).
-            self.answers: list[tuple[str, Any]] = [
+            self.answers = [
                 (rule, connection.execute(claim, (given[rule], rule))) for rule in sorted(given)
             ]
             if not self.postgres:
@@ -56,7 +71,10 @@ class BudgetClaims:
         rolled back, if a budget is overshot."""
         with driver_errors(self.session):
             for rule, answer in self.answers:
-                row = answer.fetchone() if self.postgres else answer
+                if self.deferred:
+                    row = answer.rows[0] if answer.rows else None
+                else:
+                    row = answer.fetchone() if self.postgres else answer
                 if row is not None and row[0] > self.limits[rule]:
                     raw_connection(self.session).execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
                     raise BudgetContention(rule)
