@@ -167,23 +167,25 @@ def _postgres_only(database: Database) -> None:
         pytest.skip("SQLite writes at once: nothing is deferred")
 
 
-def test_a_pipelined_blocks_writes_wait_for_its_end_and_go_in_one_exchange(
+def test_a_pipelined_blocks_writes_are_sent_as_they_come_and_answered_once(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _postgres_only(database)
-    sent: list[int] = []
-    real = wire.read_all
+    answered: list[int] = []
+    real = wire._exchange
 
-    def counting(connection: Any, statements: Any) -> Any:
-        sent.append(len(statements))
-        return real(connection, statements)
+    def counting(connection: Any, commands: Any, wanted: int, entered: bool = False) -> Any:
+        answered.append(wanted)
+        return real(connection, commands, wanted, entered)
 
-    monkeypatch.setattr(wire, "read_all", counting)
+    monkeypatch.setattr(wire, "_exchange", counting)
     with database.unit_of_work() as session, pipelined(session, events=1):
         insert_rows(session, MEMBERS, _members(1, 2))
         update_rows(session, MEMBERS, "id", [{"id": 2, "purchase_count": 3}])
-        assert sent == []  # nothing on the wire yet
-    assert sent == [2]
+        connection = raw_connection(session)
+        assert connection.pgconn.pipeline_status  # sent, in libpq's pipeline
+        assert answered == []  # no answer read yet
+    assert len(answered) == 1
     assert _stored(database)[2][3] == 3
 
 

@@ -34,7 +34,7 @@ import itertools
 import re
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -64,7 +64,7 @@ class WireConnection(psycopg.Connection[Any]):
     fails if a psycopg release stops calling it.
     """
 
-    _deferred: list[tuple[Read, Pending]] | None = None  # writes waiting (see deferring)
+    _deferred: _Writes | None = None  # a deferring block's writes (see deferring)
 
     def _deallocate(self, name: bytes | None) -> Any:
         if name is None:
@@ -74,7 +74,7 @@ class WireConnection(psycopg.Connection[Any]):
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
         # Every other statement goes through a cursor (SQLAlchemy's, psycopg's own
         # ``execute``): the writes deferred before it go first, in their order.
-        if self._deferred:
+        if self._deferred is not None and self._deferred.exchange is not None:
             send_deferred(self)
         return super().cursor(*args, **kwargs)
 
@@ -86,12 +86,15 @@ def forget(connection: psycopg.Connection[Any]) -> None:
 
 def can_send(connection: psycopg.Connection[Any]) -> bool:
     """Whether reads may go this way now: not inside a pipeline of psycopg's own
-    (its queued statements and results would interleave with ours)."""
+    (its queued statements and results would interleave with ours). A deferring
+    block's writes are answered first."""
+    if isinstance(connection, WireConnection) and connection._deferred is not None:
+        send_deferred(connection)
     return connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
 
 
 class Pending:
-    """A deferred statement; its rows (``RETURNING``) once it has been sent."""
+    """A deferred statement; its rows (``RETURNING``) once its answers are in."""
 
     __slots__ = ("rows",)
 
@@ -99,23 +102,40 @@ class Pending:
         self.rows: list[Any] | None = None
 
 
+class _Writes:
+    """A pipelined block's statements: each sent as it is given, answers read once."""
+
+    def __init__(self) -> None:
+        self.exchange: _Exchange | None = None
+        self.pending: list[tuple[int, Pending]] = []
+
+
 @contextmanager
 def deferring(connection: WireConnection) -> Iterator[None]:
-    """Statements given to :func:`defer` inside the block go out together, in one
-    exchange, when it ends (or before any other statement the connection runs).
+    """Statements given to :func:`defer` inside the block are sent on libpq's
+    pipeline as they come, and their answers read once, when the block ends (or
+    before any other statement the connection runs: every statement not given
+    here goes through a cursor, or a read of :func:`read_all`, which first read
+    the answers due).
 
     A batch's writes (a small batch's five or so statements) were sent through
     psycopg's pipeline, a cursor made and its results set for each; sent here
-    they cost what a read does (see the module's docstring). A failed write
-    raises psycopg's error when the block ends; if the block itself raises, what
-    it deferred is dropped unsent (the caller rolls the transaction back).
+    they cost what a read does (see the module's docstring), and the server
+    starts on each as soon as it is given, as it did. A failed write raises
+    psycopg's error when its answers are read; if the block itself raises, the
+    answers due are read and dropped (the caller rolls the transaction back).
     """
-    if connection._deferred is not None:  # already deferring: the outer block sends
+    if connection._deferred is not None:  # already deferring: the outer block reads
         yield
         return
-    connection._deferred = []
+    connection._deferred = _Writes()
     try:
         yield
+    except BaseException:
+        with suppress(psycopg.Error):  # the block's own error is the one to raise
+            send_deferred(connection)
+        raise
+    else:
         send_deferred(connection)
     finally:
         connection._deferred = None
@@ -124,13 +144,16 @@ def deferring(connection: WireConnection) -> Iterator[None]:
 def defer(
     connection: psycopg.Connection[Any], sql: str, values: Mapping[str, Any], prepare: bool = True
 ) -> Pending | None:
-    """Queue a statement (``%(name)s`` parameters) on a deferring connection; None
-    when the connection is not deferring (the caller runs the statement itself)."""
-    queue = getattr(connection, "_deferred", None)
-    if queue is None:
+    """Send a statement (``%(name)s`` parameters) on a deferring connection, its
+    answer read later; None when the connection is not deferring (the caller
+    runs the statement itself)."""
+    writes = getattr(connection, "_deferred", None)
+    if writes is None:
         return None
+    if writes.exchange is None:
+        writes.exchange = _Exchange(connection, streaming=True)
     pending = Pending()
-    queue.append(((sql, values, prepare), pending))
+    writes.pending.append((writes.exchange.add(sql, values, prepare), pending))
     return pending
 
 
@@ -139,39 +162,60 @@ def deferring_now(connection: psycopg.Connection[Any]) -> bool:
 
 
 def send_deferred(connection: WireConnection) -> None:
-    """Send what was deferred, in one exchange; each statement's rows to its Pending."""
-    queue = connection._deferred
-    if not queue:
+    """Read the answers of what was deferred; each statement's rows to its Pending."""
+    writes = connection._deferred
+    if writes is None or writes.exchange is None:
         return
-    connection._deferred = []  # later writes are deferred again
-    sent = read_all(connection, [statement for statement, _ in queue])
-    for (_, pending), rows in zip(queue, sent, strict=True):
-        pending.rows = rows
+    exchange, pending = writes.exchange, writes.pending
+    writes.exchange, writes.pending = None, []  # later writes start a new exchange
+    rows = exchange.finish()
+    for index, answer in pending:
+        answer.rows = rows[index]
 
 
 def read_all(connection: psycopg.Connection[Any], reads: Sequence[Read]) -> list[list[Any]]:
     """Each read's rows (tuples, as psycopg's cursors give them), in one round trip."""
-    if isinstance(connection, WireConnection) and connection._deferred:
-        send_deferred(connection)  # the writes asked for before these reads go first
-    pgconn = connection.pgconn
-    named = isinstance(connection, WireConnection)
-    prepared = _prepared.setdefault(connection, {}) if named else {}
-    preparing: dict[tuple[bytes, Any], bytes] = {}  # prepared in this exchange
-    transformer = Transformer(connection)
-    commands: deque[Callable[[], None]] = deque()
-    # What each command's results are: None (BEGIN), a name to remember, or a read's index.
-    expected: list[None | tuple[tuple[bytes, Any], bytes] | int] = []
-    if not connection.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
-        commands.append(partial(pgconn.send_query_params, _begin(connection), None))
-        expected.append(None)
-    for index, (sql, values, prepare) in enumerate(reads):
+    if isinstance(connection, WireConnection) and connection._deferred is not None:
+        send_deferred(connection)  # the writes given before these reads first
+    exchange = _Exchange(connection)
+    for sql, values, prepare in reads:
+        exchange.add(sql, values, prepare)
+    return exchange.finish()
+
+
+class _Exchange:
+    """Statements on libpq's pipeline and their answers: sent all at once when
+    read (:func:`read_all`), or each as it is added (``streaming``, a deferring
+    block's writes)."""
+
+    def __init__(self, connection: psycopg.Connection[Any], streaming: bool = False) -> None:
+        self.connection = connection
+        self.pgconn = pgconn = connection.pgconn
+        self.named = isinstance(connection, WireConnection)
+        self.prepared = _prepared.setdefault(connection, {}) if self.named else {}
+        self.preparing: dict[tuple[bytes, Any], bytes] = {}  # prepared in this exchange
+        self.transformer = Transformer(connection)
+        self.commands: deque[Callable[[], None]] = deque()
+        # What each command's results are: None (BEGIN), a name to remember, or an index.
+        self.expected: list[None | tuple[tuple[bytes, Any], bytes] | int] = []
+        self.count = 0
+        self.streaming = streaming
+        if not connection.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            self.commands.append(partial(pgconn.send_query_params, _begin(connection), None))
+            self.expected.append(None)
+        if streaming:
+            pgconn.enter_pipeline_mode()
+
+    def add(self, sql: str, values: Mapping[str, Any], prepare: bool | None) -> int:
+        """Queue (or, streaming, send) one statement; its index among the answers."""
+        pgconn, transformer = self.pgconn, self.transformer
         command, names = _shape(sql)
         params = transformer.dump_sequence(
             [values[name] for name in names], [PyFormat.AUTO] * len(names)
         )
         types, formats = transformer.types, transformer.formats
-        if prepare is False or not named:
-            commands.append(
+        if prepare is False or not self.named:
+            self.commands.append(
                 partial(
                     pgconn.send_query_params,
                     command,
@@ -182,55 +226,83 @@ def read_all(connection: psycopg.Connection[Any], reads: Sequence[Read]) -> list
             )
         else:
             key = (command, types)
-            name = prepared.get(key) or preparing.get(key)
-            if name is None:  # prepared once, even if this exchange reads it twice
-                name = preparing[key] = f"patron_{next(_names)}".encode()
-                commands.append(partial(pgconn.send_prepare, name, command, param_types=types))
-                expected.append((key, name))
-            commands.append(
+            name = self.prepared.get(key) or self.preparing.get(key)
+            if name is None:  # prepared once, even if this exchange runs it twice
+                name = self.preparing[key] = f"patron_{next(_names)}".encode()
+                self.commands.append(partial(pgconn.send_prepare, name, command, param_types=types))
+                self.expected.append((key, name))
+            self.commands.append(
                 partial(pgconn.send_query_prepared, name, params, param_formats=formats)
             )
-        expected.append(index)
-    commands.append(pgconn.pipeline_sync)
-    results = _exchange(connection, commands, len(expected) + 1)
-    failure = None
-    rows: list[list[Any]] = [[] for _ in reads]
-    for what, got in zip(expected, results, strict=False):  # the sync's result is last
-        result = got[0]
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            failure = failure or errors.error_from_result(result, encoding=connection.info.encoding)
-        elif isinstance(what, tuple):
-            prepared[what[0]] = what[1]
-        elif isinstance(what, int) and result.status == pq.ExecStatus.TUPLES_OK:
-            transformer.set_pgresult(result)
-            rows[what] = transformer.load_rows(0, result.ntuples, tuple)
-    if failure is not None:
-        if isinstance(failure, errors.InvalidSqlStatementName):
-            forget(connection)  # deallocated behind psycopg's back: the next try prepares
-        raise failure
-    return rows
+        index = self.count
+        self.count += 1
+        self.expected.append(index)
+        if self.streaming:
+            try:
+                while self.commands:
+                    self.commands.popleft()()
+                pgconn.flush()  # what the socket takes now; the rest when answers are read
+            except BaseException:
+                _leave(self.connection)
+                raise
+        return index
+
+    def finish(self) -> list[list[Any]]:
+        """Each statement's rows (tuples, as psycopg's cursors give them)."""
+        self.commands.append(self.pgconn.pipeline_sync)
+        results = _exchange(
+            self.connection, self.commands, len(self.expected) + 1, entered=self.streaming
+        )
+        failure = None
+        rows: list[list[Any]] = [[] for _ in range(self.count)]
+        transformer = self.transformer
+        for what, got in zip(self.expected, results, strict=False):  # the sync's is last
+            result = got[0]
+            if result.status == pq.ExecStatus.FATAL_ERROR:
+                encoding = self.connection.info.encoding
+                failure = failure or errors.error_from_result(result, encoding=encoding)
+            elif isinstance(what, tuple):
+                self.prepared[what[0]] = what[1]
+            elif isinstance(what, int) and result.status == pq.ExecStatus.TUPLES_OK:
+                transformer.set_pgresult(result)
+                rows[what] = transformer.load_rows(0, result.ntuples, tuple)
+        if failure is not None:
+            if isinstance(failure, errors.InvalidSqlStatementName):
+                forget(self.connection)  # deallocated behind psycopg's back: prepare again
+            raise failure
+        return rows
 
 
 def _exchange(
-    connection: psycopg.Connection[Any], commands: deque[Callable[[], None]], wanted: int
+    connection: psycopg.Connection[Any],
+    commands: deque[Callable[[], None]],
+    wanted: int,
+    entered: bool = False,
 ) -> list[list[pq.abc.PGresult]]:
-    """Send ``commands`` in pipeline mode and collect ``wanted`` results (the last
-    the sync's). Interrupted, the connection leaves pipeline mode, or is closed
-    if answers are still due (the pool then replaces it)."""
+    """Send ``commands`` in pipeline mode (``entered``: already in it, with
+    statements sent) and collect ``wanted`` results (the last the sync's).
+    Interrupted, the connection leaves pipeline mode, or is closed if answers
+    are still due (the pool then replaces it)."""
     pgconn = connection.pgconn
-    pgconn.enter_pipeline_mode()
+    if not entered:
+        pgconn.enter_pipeline_mode()
     try:
         results = connection.wait(pipeline_communicate(pgconn, commands))
         while len(results) < wanted:
             results.append(connection.wait(fetch_many(pgconn)))
     except BaseException:  # a lost connection, a request cancelled while it waited
-        try:
-            pgconn.exit_pipeline_mode()
-        except psycopg.OperationalError:  # answers still due: no statement may follow
-            connection.close()
+        _leave(connection)
         raise
     pgconn.exit_pipeline_mode()
     return results
+
+
+def _leave(connection: psycopg.Connection[Any]) -> None:
+    """Out of pipeline mode after an interruption; closed if answers are still due."""
+    try:
+        connection.pgconn.exit_pipeline_mode()
+    except psycopg.OperationalError:  # answers still due: no statement may follow
+        connection.close()
 
 
 def _shape(sql: str) -> tuple[bytes, tuple[str, ...]]:
