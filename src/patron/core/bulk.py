@@ -48,23 +48,25 @@ PIPELINE_LIMIT = 64
 def pipelined(session: Session, events: int) -> Iterator[None]:
     """Send the writes made inside the block without waiting for each answer.
 
-    On PostgreSQL, for a small batch (an API request): psycopg's pipeline mode,
-    so a batch's inserts and updates travel together and cost one round trip
-    instead of one each. Only for statements whose result nobody reads
-    (``insert_rows``, ``update_rows``, updates without RETURNING): SQLAlchemy
-    looks for result rows as soon as a statement is sent, before a pipelined
-    answer has arrived. Inside the block ``insert_rows`` uses ``executemany``
-    (COPY cannot be pipelined). A database error that arrives when the block
-    ends is raised as SQLAlchemy's exception, as if the statement had raised it.
+    On PostgreSQL, for a small batch (an API request), a batch's inserts and
+    updates travel together and cost one round trip instead of one each: on
+    Patron's own connections through ``core.wire.deferring`` (each statement
+    sent on libpq's pipeline as it is made, the answers read when the block
+    ends, or before any other statement), on any other in psycopg's pipeline
+    mode. Only for statements whose result nobody reads (``insert_rows``,
+    ``update_rows``, updates without RETURNING; a budget claim reads its rows
+    after the block). Inside the block ``insert_rows`` never uses COPY (it
+    cannot be pipelined). A database error that arrives when the block ends is
+    raised as SQLAlchemy's exception, as if the statement had raised it.
     """
     if events > PIPELINE_LIMIT or not is_postgres(session):
         yield
         return
     connection = raw_connection(session)
     if isinstance(connection, wire.WireConnection):
-        # Patron's own connections: the writes are deferred and sent together
-        # on libpq's pipeline when the block ends, past psycopg's cursors
-        # (``core.wire.deferring``); a statement run otherwise sends them first.
+        # Patron's own connections: the writes go out on libpq's pipeline past
+        # psycopg's cursors, their answers read when the block ends
+        # (``core.wire.deferring``); a statement run otherwise reads them first.
         with driver_errors(session), wire.deferring(connection):
             yield
         return

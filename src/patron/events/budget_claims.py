@@ -49,8 +49,8 @@ class BudgetClaims:
         claim = _CLAIM.format("%s" if self.postgres else "?")
         with driver_errors(session):
             if wire.defer(connection, f"SAVEPOINT {SAVEPOINT}", {}, prepare=False):
-                # Deferred with the rest of the batch's writes (core.wire.deferring):
-                # their rows arrive when those are sent.
+                # Sent with the rest of the batch's writes (core.wire.deferring):
+                # their rows arrive when the block's answers are read.
                 self.deferred = True
                 self.answers = [
                     (rule, wire.defer(connection, _DEFERRED_CLAIM, {"n": given[rule], "r": rule}))
