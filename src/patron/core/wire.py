@@ -1,4 +1,5 @@
-"""Batch reads sent on libpq's pipeline directly, past psycopg's cursors.
+"""A batch's reads and small writes sent on libpq's pipeline directly, past
+psycopg's cursors.
 
 A batch of one event (an API request) runs nine reads before its writes, in
 two round trips (``core.raw.gather``). Through psycopg's cursors each read
@@ -7,7 +8,9 @@ and closed, the query converted, the pipeline's bookkeeping, the results set
 on the cursor; the same reads sent here cost about a third of that (measured:
 five short reads and their transaction, 650-700 µs of client CPU against
 about 250). For a till's request the fixed cost of a batch is most of its
-cost, so this is most of the CPU an event over HTTP saves.
+cost, so this is most of the CPU an event over HTTP saves. A small batch's
+writes go the same way (:func:`deferring`): each sent as it is made, their
+answers read once.
 
 What stays psycopg's: the connection and its transaction (a read that is the
 transaction's first opens it with the connection's own ``BEGIN``, as psycopg
@@ -73,7 +76,8 @@ class WireConnection(psycopg.Connection[Any]):
 
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
         # Every other statement goes through a cursor (SQLAlchemy's, psycopg's own
-        # ``execute``): the writes deferred before it go first, in their order.
+        # ``execute``): the answers of the writes sent before it are read first,
+        # so the connection leaves libpq's pipeline and the order holds.
         if self._deferred is not None and self._deferred.exchange is not None:
             send_deferred(self)
         return super().cursor(*args, **kwargs)
