@@ -116,7 +116,7 @@ class KeyVerifier:
         parts = presented.split("_")
         if len(parts) < 3 or parts[0] != "ptr":
             raise Unauthorized("malformed API key", field="Authorization")
-        row = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+        row = _stored_key(session, parts[1])
         if (
             row is None
             or row.revoked_at is not None
@@ -127,3 +127,12 @@ class KeyVerifier:
         with self._lock:
             self._cache[digest] = (time.monotonic() + self.ttl, principal)
         return principal
+
+    def warm_up(self, session: Session) -> None:
+        """The look-up of a key that cannot exist: its SQL compiled before the
+        first request (a worker's start-up, see ``api.app``)."""
+        _stored_key(session, "")
+
+
+def _stored_key(session: Session, prefix: str) -> ApiKey | None:
+    return session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))

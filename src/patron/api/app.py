@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from patron import __version__
 from patron.access.service import KeyVerifier
@@ -13,12 +17,17 @@ from patron.api.errors import install_error_handlers
 from patron.core.db import Database, get_database
 from patron.core.heap import settle_startup_heap
 
+logger = logging.getLogger("patron.api")
 
-def create_app(database: Database | None = None) -> FastAPI:
+
+def create_app(database: Database | None = None, *, warm_up: bool = False) -> FastAPI:
+    """The API on ``database`` (the configured one by default). ``warm_up``: before
+    serving, make what a first event would otherwise wait for (``_warmed``)."""
     app = FastAPI(
         title="Patron",
         version=__version__,
         description="Loyalty and retention: members, events, points, rewards, analytics.",
+        lifespan=_warmed if warm_up else None,
     )
     app.state.database = database or get_database()
     app.state.key_verifier = KeyVerifier()
@@ -63,10 +72,34 @@ def _document_api_keys(app: FastAPI) -> None:
 
 
 def serve_app() -> FastAPI:
-    """The app as ``patron serve``'s workers run it: built, then its heap settled."""
-    app = create_app()
+    """The app as ``patron serve``'s workers run it: built, then its heap settled;
+    each worker warms up before it takes requests."""
+    app = create_app(warm_up=True)
     settle_startup_heap()
     return app
+
+
+@asynccontextmanager
+async def _warmed(app: FastAPI) -> AsyncIterator[None]:
+    """Run before a worker serves (uvicorn accepts its connections only after):
+    the API key look-up and the event batcher (``EventBatcher.warm_up``) made
+    ready. A database that cannot be reached yet is logged and left to the
+    requests, as without the warm-up: the worker still starts and answers
+    ``/health``."""
+    from patron.events.routes import batcher_of
+
+    database: Database = app.state.database
+    try:
+        await run_in_threadpool(_key_look_up, app.state.key_verifier, database)
+        await batcher_of(app, database).warm_up()
+    except Exception as exc:  # the worker serves anyway; requests meet the error
+        logger.warning("warm-up failed, the first requests will pay for it: %s", exc)
+    yield
+
+
+def _key_look_up(verifier: KeyVerifier, database: Database) -> None:
+    with database.sessions() as session:
+        verifier.warm_up(session)
 
 
 def _routers() -> list[APIRouter]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Response
 from sqlalchemy import select
 
 from patron.api.body import documented, model_from
 from patron.api.deps import Caller, require
+from patron.core.db import Database
 from patron.core.errors import NotFound, PatronError
 from patron.core.pagination import MAX_ID
 from patron.events.batcher import EventBatcher
@@ -49,7 +50,8 @@ async def post_event(request: Request) -> Response:
     # FastAPI's dependency machinery, which cost more than this route (api.body).
     caller = await _pos(request)
     event = await model_from(request, EventIn)
-    result = (await _batcher(request, caller).submit(event)).model_copy(update={"index": 0})
+    batcher = batcher_of(request.app, caller.db)
+    result = (await batcher.submit(event)).model_copy(update={"index": 0})
     if result.status == "rejected":
         raise _Rejected(result.error or {})
     return Response(
@@ -62,12 +64,13 @@ async def post_event(request: Request) -> Response:
 _pos = require("pos")
 
 
-def _batcher(request: Request, caller: Caller) -> EventBatcher:
-    """The process's batcher for the caller's database, made on first use."""
-    state = request.app.state
+def batcher_of(app: FastAPI, database: Database) -> EventBatcher:
+    """The process's batcher for ``database``, made on first use (or at start-up,
+    see ``api.app._warmed``)."""
+    state = app.state
     batcher: EventBatcher | None = getattr(state, "event_batcher", None)
-    if batcher is None or batcher.database is not caller.db:
-        batcher = state.event_batcher = EventBatcher(caller.db)
+    if batcher is None or batcher.database is not database:
+        batcher = state.event_batcher = EventBatcher(database)
     return batcher
 
 

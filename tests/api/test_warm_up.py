@@ -1,0 +1,84 @@
+"""A served worker's warm-up (``api.app._warmed``): ready before its first request,
+having written nothing; a database it cannot reach does not stop it."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from patron.api.app import create_app
+from patron.core import wire
+from patron.core.clock import FrozenClock
+from patron.core.db import Database
+from patron.events.batcher import LANES
+from patron.ledger.models import PointAccount
+from patron.members.bulk import enrol_many
+from tests.api.conftest import problem
+from tests.api.test_events_api import purchase, rows
+from tests.integration.conftest import CAFE, load_program
+
+H = dict[str, str]
+
+
+def _balances(database: Database) -> list[int]:
+    with database.unit_of_work() as session:
+        return list(session.scalars(select(PointAccount.balance)))
+
+
+def _enrol(database: Database, clock: FrozenClock, *names: str) -> None:
+    with database.unit_of_work() as session:
+        enrol_many(session, dict.fromkeys(names, clock.now()), clock.now())
+
+
+def test_the_warm_up_scores_a_purchase_on_every_lane_and_keeps_none_of_it(
+    database: Database, clock: FrozenClock, pos_headers: H
+) -> None:
+    load_program(database, CAFE, clock)
+    _enrol(database, clock, "alice")
+    before = rows(database)
+    app = create_app(database, warm_up=True)
+    with TestClient(app) as client:  # the lifespan, and so the warm-up, runs here
+        assert rows(database) == before
+        assert _balances(database) == [0]
+        batcher = app.state.event_batcher
+        if database.is_postgres:
+            # Each lane's connection has the batch's statements prepared already.
+            inline = batcher._inline.engine.pool
+            assert inline.checkedin() == LANES
+            ready = [names for names in wire._prepared.values() if len(names) >= 5]
+            assert len(ready) >= LANES
+        answer = client.post("/v1/events", json=purchase("e1"), headers=pos_headers)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["points"] > 0
+        events, entries, lots, members = before
+        assert rows(database) == (events + 1, entries + 1, lots + 1, members)
+        # The purchase the warm-up scored left alice nothing: her points are e1's.
+        assert _balances(database) == [answer.json()["points"]]
+
+
+def test_without_a_program_the_warm_up_reads_and_the_worker_answers_as_before(
+    database: Database, pos_headers: H, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="patron.api"),
+        TestClient(create_app(database, warm_up=True)) as client,
+    ):
+        answer = client.post("/v1/events", json=purchase("e1"), headers=pos_headers)
+        problem(answer, 409, "program")
+    assert not [r for r in caplog.records if r.name == "patron.api"]
+
+
+def test_a_database_out_of_reach_is_logged_and_the_worker_still_serves(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unreachable = Database("sqlite:////nonexistent-patron-dir/patron.db")
+    with (
+        caplog.at_level(logging.WARNING, logger="patron.api"),
+        TestClient(create_app(unreachable, warm_up=True)) as client,
+    ):
+        assert client.get("/health").status_code == 200
+    warnings = [r.getMessage() for r in caplog.records if r.name == "patron.api"]
+    assert len(warnings) == 1 and warnings[0].startswith("warm-up failed"), warnings
