@@ -16,7 +16,6 @@ dropped, and one that fails makes the rule's reason a constant from there on.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from patron.program.derived import per_program
 from patron.rules.checks import moment_utc, money_minor
 from patron.rules.conditions import (
     Check,
@@ -127,23 +127,10 @@ def _may_apply(rule: CompiledRule, event_type: str) -> bool:
     )
 
 
-_CACHE: dict[int, tuple[weakref.ref[Program], CompiledProgram]] = {}
-
-
+@per_program
 def compiled_program(program: Program) -> CompiledProgram:
     """The compiled form of ``program``, built on first use."""
-    key = id(program)
-    entry = _CACHE.get(key)
-    if entry is not None and entry[0]() is program:
-        return entry[1]
-    result = compile_program(program)
-
-    def forget(ref: weakref.ref[Program], key: int = key) -> None:
-        if _CACHE.get(key, (None,))[0] is ref:
-            del _CACHE[key]
-
-    _CACHE[key] = (weakref.ref(program, forget), result)
-    return result
+    return compile_program(program)
 
 
 def compile_program(program: Program) -> CompiledProgram:

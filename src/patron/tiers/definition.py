@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
+from patron.program.derived import per_program
 from patron.rules.syntax import Dec, ProgramModel, StrList
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def threshold_units(value: Decimal, qualify_on: str, currency: str, path: str) -
     return int(value)
 
 
+@per_program  # each batch asks
 def compile_levels(program: Program) -> tuple[Level, ...]:
     """The program's levels, lowest first (empty without a tiers section)."""
     tiers = program.tiers
