@@ -12,7 +12,6 @@ Not imported by production code.
 from __future__ import annotations
 
 import operator
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -23,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from patron.core.money import exponent
+from patron.program.derived import per_program
 from patron.program.schema import Program, Rule
 from patron.rules.checks import moment_utc, money_minor
 from patron.rules.syntax import Comparison, Condition, LineFilter, MoneyComparison
@@ -525,23 +525,10 @@ class CompiledProgram:
     currency: str
 
 
-_CACHE: dict[int, tuple[weakref.ref[Program], CompiledProgram]] = {}
-
-
+@per_program
 def compiled_program(program: Program) -> CompiledProgram:
     """The compiled form of ``program``, built on first use."""
-    key = id(program)
-    entry = _CACHE.get(key)
-    if entry is not None and entry[0]() is program:
-        return entry[1]
-    result = compile_program(program)
-
-    def forget(ref: weakref.ref[Program], key: int = key) -> None:
-        if _CACHE.get(key, (None,))[0] is ref:
-            del _CACHE[key]
-
-    _CACHE[key] = (weakref.ref(program, forget), result)
-    return result
+    return compile_program(program)
 
 
 def compile_program(program: Program) -> CompiledProgram:
