@@ -4,7 +4,14 @@ having written nothing; a database it cannot reach does not stop it."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -82,3 +89,51 @@ def test_a_database_out_of_reach_is_logged_and_the_worker_still_serves(
         assert client.get("/health").status_code == 200
     warnings = [r.getMessage() for r in caplog.records if r.name == "patron.api"]
     assert len(warnings) == 1 and warnings[0].startswith("warm-up failed"), warnings
+
+
+def test_patron_serve_warms_its_worker_up_and_then_takes_events(
+    database: Database, clock: FrozenClock, pos_headers: H, tmp_path: Path
+) -> None:
+    """The real thing: ``patron serve`` in a process of its own, its worker warmed
+    up through uvicorn's lifespan before the port answers, nothing of it kept."""
+    load_program(database, CAFE, clock)
+    _enrol(database, clock, "alice")
+    before = rows(database)
+    port = _free_port()
+    env = {**os.environ, "PATRON_DATABASE_URL": database.url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "patron.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):  # the port answers once the warm-up is done
+            try:
+                health = httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert health.status_code == 200
+        assert rows(database) == before  # the warm-up's purchase was rolled back
+        answer = httpx.post(f"{base}/v1/events", json=purchase("e1"), headers=pos_headers)
+        assert answer.status_code == 201, answer.text
+        events, entries, lots, members = before
+        assert rows(database) == (events + 1, entries + 1, lots + 1, members)
+        assert _balances(database) == [answer.json()["points"]]
+        if database.is_postgres:
+            # What shows the warm-up ran: its purchases' reserved ids, gone with
+            # their rollback, left gaps (the sequences restart at 1 per test).
+            assert answer.json()["event_id"] > 1
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=20)
+    assert b"warm-up failed" not in errors, errors.decode()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
