@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -53,10 +54,13 @@ def test_the_warm_up_scores_a_purchase_on_every_lane_and_keeps_none_of_it(
         batcher = app.state.event_batcher
         if database.is_postgres:
             # Each lane's connection has the batch's statements prepared already.
-            inline = batcher._inline.engine.pool
-            assert inline.checkedin() == LANES
-            ready = [names for names in wire._prepared.values() if len(names) >= 5]
-            assert len(ready) >= LANES
+            engine = batcher._inline.engine
+            assert engine.pool.checkedin() == LANES
+            with ExitStack() as held:
+                lanes = [held.enter_context(engine.connect()) for _ in range(LANES)]
+                assert engine.pool.checkedin() == 0  # the warmed ones, none new
+                for lane in lanes:
+                    assert len(wire._prepared.get(lane.connection.driver_connection, {})) >= 5
         answer = client.post("/v1/events", json=purchase("e1"), headers=pos_headers)
         assert answer.status_code == 201, answer.text
         assert answer.json()["points"] > 0
