@@ -217,8 +217,13 @@ def _dry_batch(database: Database) -> None:
             select(Member.id).where(Member.status == "active").order_by(Member.id).limit(1)
         )
         if member is not None:
-            purchase = {"type": "purchase", "member_id": member, "amount": "1.00"}
-            ingest_outcomes(session, [dict(purchase, external_id=f"patron-warm-up-{uuid4()}")])
+            purchase = {
+                "external_id": f"patron-warm-up-{uuid4()}",
+                "type": "purchase",
+                "member_id": member,
+                "amount": "1.00",
+            }
+            ingest_outcomes(session, [purchase])
     finally:
         session.rollback()
         session.close()

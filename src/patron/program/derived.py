@@ -8,6 +8,7 @@ that object, forgotten when it is collected.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -23,6 +24,7 @@ def per_program(build: Callable[[Program], T]) -> Callable[[Program], T]:
     is never changed once loaded)."""
     cache: dict[int, tuple[weakref.ref[Program], T]] = {}
 
+    @functools.wraps(build)
     def cached(program: Program) -> T:
         key = id(program)
         entry = cache.get(key)
@@ -37,6 +39,4 @@ def per_program(build: Callable[[Program], T]) -> Callable[[Program], T]:
         cache[key] = (weakref.ref(program, forget), result)
         return result
 
-    cached.__doc__ = build.__doc__
-    cached.__name__ = build.__name__
     return cached
