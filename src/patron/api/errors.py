@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping
+from http import HTTPStatus
 from typing import Any
 
 import psycopg
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
 
 from patron.core.errors import PatronError, within
 
@@ -153,6 +155,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         return _validation_problem(exc)
+
+    # What the router answers itself: a path no route has (404), a method the path
+    # does not take (405, with its Allow header). A problem document like the rest,
+    # not Starlette's {"detail": ...}.
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        title = HTTPStatus(exc.status_code).phrase
+        response = problem(exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     # A value outside what a column can hold: SQLite raises OverflowError before
     # the statement runs, PostgreSQL a DataError (wrapped by SQLAlchemy, or raw
