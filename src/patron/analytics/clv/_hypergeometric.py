@@ -91,7 +91,7 @@ def _near_one(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
     there, with the next ratio below a half, bounds the rest. e must be below the
     term budget.
     """
-    e = c - 1.0 - b  # exact: c - 1 and b have c's exponent (Sterbenz)
+    e = c - 1.0 - b  # exact when b is within a factor 2 of c - 1 (Sterbenz): heavy buyers
     w = 1.0 - z
     total, term, size = np.ones_like(z), np.ones_like(z), np.ones_like(z)
     settled = np.zeros(z.shape, dtype=bool)

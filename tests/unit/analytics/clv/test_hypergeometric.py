@@ -92,7 +92,7 @@ def test_connection_formula_refuses_rather_than_cancel() -> None:
 @pytest.mark.parametrize("x", [0.3, 2.5, 9.99, 10.0, 373.5, 4_193.0, 1e6])
 @pytest.mark.parametrize("n", [1, 2, 7, 40])
 def test_log_gamma_ratio_against_the_product(x: float, n: int) -> None:
-    # Gamma(x + n) / Gamma(x) = x (x + 1) ... (x + n - 1), summed in logs exactly
+    # Gamma(x + n) / Gamma(x) = x (x + 1) ... (x + n - 1), its logs summed with fsum
     exact = math.fsum(math.log(x + k) for k in range(n))
     got = float(_log_gamma_ratio(np.array([x]), np.array([float(n)]))[0])
     assert got == pytest.approx(exact, rel=1e-14, abs=3e-14)
