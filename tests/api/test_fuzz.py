@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,13 +30,13 @@ from schemathesis.checks import not_a_server_error
 
 from patron.api.app import create_app
 from patron.core.db import Database
+from patron.demo.build import PROGRAM_FILE
 from patron.events.ingest import ingest
 from patron.members.schemas import MemberCreate
 from patron.members.service import create_member
 from patron.program.loader import load_program_file
 from patron.program.service import save_program
 
-DEMO_PROGRAM = Path(__file__).resolve().parents[2] / "src" / "patron" / "demo" / "program.yaml"
 EXAMPLES_PER_OPERATION = 8
 
 
@@ -47,8 +46,8 @@ def shop(database: Database) -> Database:
     with database.unit_of_work() as session:
         save_program(
             session,
-            load_program_file(DEMO_PROGRAM),
-            source=DEMO_PROGRAM.read_text(),
+            load_program_file(PROGRAM_FILE),
+            source=PROGRAM_FILE.read_text(),
             actor="test",
             at=datetime.now(UTC) - timedelta(days=1),
         )
