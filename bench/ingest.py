@@ -217,6 +217,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for(port: int, tries: int = 100) -> None:
+    """Until a server accepts connections on ``port`` (0.1 s between tries)."""
+    for _ in range(tries):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"no server came up on port {port}")
+
+
 async def _load(
     url: str, key: str, bodies: list[dict[str, Any]] | None, count: int, clients: int
 ) -> tuple[float, list[float]]:
@@ -290,12 +301,7 @@ def bench_http(url: str, n: int, clients: int, workers: int, members: int, histo
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(port)
         end = datetime.now(UTC) - timedelta(minutes=10)
         events = make_events(n, members, seed=2, end=end)
         # Warm up both routes before timing: a worker's first POST makes its

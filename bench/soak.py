@@ -35,7 +35,6 @@ import asyncio
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,7 +53,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import ingest  # noqa: E402
-from ingest import CATALOG, postgres_database, prepare  # noqa: E402
+from ingest import CATALOG, free_port, postgres_database, prepare, wait_for  # noqa: E402
 
 from patron.access.service import create_api_key  # noqa: E402
 from patron.core.db import Database  # noqa: E402
@@ -303,7 +302,7 @@ def main() -> None:
 def soak(url: str, keys: dict[str, str], shop: Shop, args: argparse.Namespace) -> float:
     """Serve ``url``, send the requests with the jobs running beside them, stop the
     server; the seconds the requests took. A traceback in the server's log is a finding."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "patron.cli", "serve", "--port", str(port)]
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(
@@ -314,7 +313,7 @@ def soak(url: str, keys: dict[str, str], shop: Shop, args: argparse.Namespace) -
             stderr=log,
         )
         try:
-            _wait_for(port)
+            wait_for(port, tries=200)
             remaining = [args.requests]
 
             async def run() -> None:
@@ -361,22 +360,6 @@ async def _jobs_every_second(url: str, shop: Shop, remaining: list[int]) -> None
     while remaining[0] > 0:
         await _run_jobs(url, shop)
         await asyncio.sleep(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for(port: int) -> None:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit("the server did not start")
 
 
 if __name__ == "__main__":
