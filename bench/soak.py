@@ -1,5 +1,6 @@
-"""Soak: mixed, contended traffic against ``patron serve`` on PostgreSQL, then the
-ledger's invariants checked in the database.
+"""Soak: mixed, contended traffic against ``patron serve`` on PostgreSQL (or, with
+``--sqlite``, on the embedded default), then the ledger's invariants checked in
+the database.
 
 Where ``bench/ingest.py`` measures a clean stream of new purchases, this sends
 what a busy shop's tills and back office send at once, on purpose colliding:
@@ -25,7 +26,7 @@ spend taken from a pending or expired lot; one event per accepted external id;
 one debit per idempotency key; after a last run of the jobs, no expired lot still
 holding points. Exits 1 on any violation.
 
-Run:  .venv/bin/python bench/soak.py [--requests 6000] [--clients 8] [--workers 2]
+Run:  .venv/bin/python bench/soak.py [--requests 6000] [--clients 8] [--workers 2] [--sqlite]
 """
 
 from __future__ import annotations
@@ -40,13 +41,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -57,6 +59,7 @@ from ingest import CATALOG, free_port, postgres_database, prepare, wait_for  # n
 
 from patron.access.service import create_api_key  # noqa: E402
 from patron.core.db import Database  # noqa: E402
+from patron.ledger.models import PointLot  # noqa: E402
 
 HOT = 20  # members most traffic goes to
 NEW_PEOPLE = 60  # external ids not enrolled at the start, shared by all clients
@@ -89,6 +92,7 @@ class Shop:
     examples: dict[tuple[str, int], str] = field(default_factory=dict)  # a refusal's detail
     findings: list[str] = field(default_factory=list)
     serial: int = 0
+    last_jobs_run: datetime = datetime.min.replace(tzinfo=UTC)  # when the last one started
 
     def next_id(self, prefix: str) -> str:
         self.serial += 1
@@ -238,9 +242,6 @@ def check_database(database: Database, shop: Shop) -> list[str]:
                   OR (l.expires_at IS NOT NULL AND l.expires_at <= e.created_at))""",
         "two events with one external id": """
             SELECT external_id FROM events GROUP BY external_id HAVING COUNT(*) > 1""",
-        "an expired lot still holding points after the jobs ran": """
-            SELECT id FROM point_lots
-            WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= now()""",
         "two members with one external id": """
             SELECT external_id FROM members WHERE external_id IS NOT NULL
             GROUP BY external_id HAVING COUNT(*) > 1""",
@@ -250,6 +251,12 @@ def check_database(database: Database, shop: Shop) -> list[str]:
             found = conn.execute(text(sql)).scalars().all()
             if found:
                 problems.append(f"{what}: {found[:10]}")
+        overdue = select(PointLot.id).where(
+            PointLot.remaining > 0, PointLot.expires_at <= shop.last_jobs_run
+        )
+        found = conn.execute(overdue).scalars().all()
+        if found:
+            problems.append(f"expired lots still holding points after the jobs ran: {found[:10]}")
         stored = set(conn.execute(text("SELECT external_id FROM events")).scalars())
         spends = conn.execute(text("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'spend'"))
         spend_count = spends.scalar_one()
@@ -269,10 +276,13 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--program", type=Path, default=ingest.PROGRAM, help="the program file")
+    parser.add_argument(
+        "--sqlite", action="store_true", help="a SQLite file instead (the embedded default)"
+    )
     args = parser.parse_args()
     ingest.PROGRAM = args.program  # what prepare() loads
     shop = Shop(random.Random(args.seed), args.members)
-    url, drop = postgres_database()
+    url, drop = sqlite_database() if args.sqlite else postgres_database()
     try:
         database = Database(url)
         prepare(database, args.members)
@@ -287,7 +297,8 @@ def main() -> None:
         drop()
     print(
         f"{args.requests:,} requests from {args.clients} clients in {elapsed:.1f} s "
-        f"({args.requests / elapsed:,.0f} req/s), {args.workers} workers"
+        f"({args.requests / elapsed:,.0f} req/s), {args.workers} workers, "
+        + ("SQLite" if args.sqlite else "PostgreSQL")
     )
     for (kind, status), count in sorted(shop.statuses.items()):
         print(f"  {kind:<14} {status:>3}  {count:>6,}  {shop.examples.get((kind, status), '')}")
@@ -297,6 +308,12 @@ def main() -> None:
             print("  " + p)
         sys.exit(1)
     print("no 5xx, every answer as its kind allows, the ledger's invariants hold")
+
+
+def sqlite_database() -> tuple[str, Callable[[], None]]:
+    """A SQLite file in a temporary directory, and how to remove it."""
+    folder = tempfile.TemporaryDirectory()
+    return f"sqlite:///{folder.name}/soak.db", folder.cleanup
 
 
 def soak(url: str, keys: dict[str, str], shop: Shop, args: argparse.Namespace) -> float:
@@ -325,7 +342,8 @@ def soak(url: str, keys: dict[str, str], shop: Shop, args: argparse.Namespace) -
             started = time.perf_counter()
             asyncio.run(run())
             elapsed = time.perf_counter() - started
-            asyncio.run(_run_jobs(url, shop))  # the last run: nothing expired left behind
+            shop.last_jobs_run = datetime.now(UTC)  # the last run: nothing due by now left
+            asyncio.run(_run_jobs(url, shop))
         finally:
             server.terminate()
             server.wait(timeout=10)
