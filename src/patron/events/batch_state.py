@@ -261,7 +261,11 @@ class BatchState:
         amount = to_minor(ev.amount, self.program.currency) if ev.amount is not None else None
         trial = ref.state.copy()
         refunded, lines = apply_refund(
-            trial, ref.skus, [(li.sku, li.quantity) for li in ev.lines] or None, amount
+            trial,
+            ref.skus,
+            [(li.sku, li.quantity) for li in ev.lines] or None,
+            amount,
+            self.program.currency,
         )
         ref.state = trial
         row.refund = {

@@ -56,6 +56,8 @@ def _print_report(report: ImportReport, show_errors: int) -> None:
     )
     console.print(table)
     for line, field, detail in report.errors[:show_errors]:
-        console.print(f"  line {line}: [yellow]{field or '-'}[/]: {detail}")
+        # A validation error's detail already begins with its field ("amount: ...").
+        said = detail.removeprefix(f"{field}: ")
+        console.print(f"  line {line}: [yellow]{field or '-'}[/]: {said}")
     if len(report.errors) > show_errors:
         console.print(f"  ... and {len(report.errors) - show_errors} more")

@@ -17,6 +17,7 @@ from math import floor
 from typing import Any
 
 from patron.core.errors import InvalidInput
+from patron.core.money import format_money
 
 
 @dataclass
@@ -52,10 +53,12 @@ def apply_refund(
     skus: Sequence[str],
     lines: Sequence[tuple[str, int]] | None,
     amount: int | None,
+    currency: str,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Record a refund on ``state``; returns (amount refunded, resolved lines).
 
-    Raises InvalidInput naming the field when the refund exceeds what is left.
+    Raises InvalidInput naming the field when the refund exceeds what is left
+    (amounts said in ``currency``, as the caller wrote them).
     """
     left_amount = state.amount - state.refunded_amount
     if left_amount <= 0:
@@ -92,7 +95,9 @@ def apply_refund(
             )
         if amount > left_amount:
             raise InvalidInput(
-                f"refund of {amount} exceeds the {left_amount} left to refund", field="amount"
+                f"refund of {format_money(amount, currency)} exceeds the "
+                f"{format_money(left_amount, currency)} left to refund",
+                field="amount",
             )
         refunded, resolved = amount, []
     else:  # full refund of whatever is left
