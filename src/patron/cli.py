@@ -152,12 +152,15 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
+        # A usage error (a missing option, an unknown command): shown as click shows
+        # it, with its exit code (2). Recognised by its shape, because typer 0.29
+        # raises the click exceptions of its own vendored copy (``typer._click``),
+        # which are not ``click.ClickException``; older typers raise click's.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
 
 

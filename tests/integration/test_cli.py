@@ -199,6 +199,30 @@ def test_entry_point_prints_the_problem_and_exits_with_its_code(
     assert str(broken) in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["apikey", "create", "--scope", "admin"], "Missing option '--name'"),
+        (["no-such-command"], "No such command 'no-such-command'"),
+        (["member", "show", "abc"], "Invalid value for 'member_id'"),
+    ],
+)
+def test_entry_point_answers_a_usage_error_with_usage_not_a_traceback(
+    patron: Run,
+    argv: list[str],
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["patron", *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err and "Usage: patron" in err
+    assert "Traceback" not in err
+
+
 def test_show_without_a_program(patron: Run, database: Database) -> None:
     result = patron("program", "show", ok=False)
     assert result.exit_code == 1 and "No program loaded yet" in result.output
