@@ -211,6 +211,59 @@ def test_simulate_with_a_member_uses_their_state(
     assert state(cafe) == before
 
 
+def test_simulate_uses_the_member_the_event_names(
+    client: TestClient, cafe: Database, pos_headers: H, read_headers: H
+) -> None:
+    event = {"external_id": "o1", "type": "purchase", "member_external_id": "a", **LATTE_AND_CAKE}
+    member = client.post("/v1/events", json=event, headers=pos_headers).json()["member_id"]
+    before = state(cafe)
+
+    def points(body: dict[str, Any]) -> int:
+        response = client.post("/v1/program/simulate", json=body, headers=read_headers)
+        assert response.status_code == 200, response.text
+        return int(response.json()["points"])
+
+    # No first-visit bonus: the member the event names has bought before.
+    assert points({"event": {**LATTE_AND_CAKE, "member_external_id": "a"}}) == 16
+    assert points({"event": {**LATTE_AND_CAKE, "member_id": member}}) == 16
+    assert points({"event": {**LATTE_AND_CAKE, "member_id": member}, "member_id": member}) == 16
+    # Someone not enrolled yet is simulated as the new member ingestion would enrol.
+    assert points({"event": {**LATTE_AND_CAKE, "member_external_id": "new"}}) == 66
+    # A member described outright is what the question is about.
+    sketch = {"purchase_count": 0}
+    assert points({"event": {**LATTE_AND_CAKE, "member_id": member}, "member": sketch}) == 66
+    assert state(cafe) == before
+
+
+@pytest.mark.parametrize(
+    ("event", "top", "status", "field"),
+    [
+        ({"member_id": 999}, {}, 404, "event.member_id"),
+        ({"member_external_id": "a"}, {"member_id": 999}, 404, "member_id"),
+        ({"member_id": 1, "member_external_id": "b"}, {}, 422, "event.member_id"),
+        ({"member_external_id": "b"}, {"member_id": 1}, 422, "event.member_id"),
+    ],
+)  # fmt: skip
+def test_simulate_refuses_members_that_do_not_agree(
+    client: TestClient,
+    cafe: Database,
+    pos_headers: H,
+    read_headers: H,
+    event: dict[str, Any],
+    top: dict[str, Any],
+    status: int,
+    field: str,
+) -> None:
+    for external_id, ext in (("o1", "a"), ("o2", "b")):  # members 1 and 2
+        body = {"external_id": external_id, "type": "purchase", "member_external_id": ext}
+        posted = client.post("/v1/events", json={**body, **LATTE_AND_CAKE}, headers=pos_headers)
+        assert posted.status_code == 201, posted.text
+    before = state(cafe)
+    body = {"event": {**LATTE_AND_CAKE, **event}, **top}
+    problem(client.post("/v1/program/simulate", json=body, headers=read_headers), status, field)
+    assert state(cafe) == before
+
+
 def test_simulate_respects_caps_already_used(
     client: TestClient, database: Database, clock: FrozenClock, pos_headers: H, read_headers: H
 ) -> None:

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patron.core.clock import now
-from patron.core.errors import NotFound
+from patron.core.errors import InvalidInput, NotFound
 from patron.core.raw import gather
 from patron.events.rows import MemberState, Row
+from patron.events.schemas import EventIn
 from patron.events.validation import check_shape, parse_row, to_facts
 from patron.ledger.models import RuleBudget, RuleUsage
 from patron.members.models import Member
@@ -43,18 +44,29 @@ def simulate(
     member_id: int | None,
     sketch: MemberSketch | None,
 ) -> dict[str, Any]:
+    """What ``raw_event`` would earn, for the member ``member_id``, or the one
+    ``sketch`` describes, or else the member the event itself names (a new
+    member when its ``member_external_id`` is not known yet: ingestion would
+    enrol them)."""
     version, program = require_program(session)
     at = now()
-    raw = {"member_id": member_id or 1, "external_id": "simulation", **raw_event}
+    named = "member_id" in raw_event or "member_external_id" in raw_event
+    raw = {"external_id": "simulation", **raw_event}
+    if not named:
+        raw["member_id"] = member_id or 1  # the event's checks want a member named
     event = parse_row(raw)
     lines = check_shape(event, program.currency, at)
     occurred_at = event.occurred_at or at
     facts = to_facts(event, program.currency, occurred_at, lines)
     usage: dict[tuple[str, str], int] = {}
+    in_event = _member_named(session, event) if named and sketch is None else None
+    member_id = member_id or in_event
     if member_id is not None:
         member = session.get(Member, member_id)
         if member is None:
             raise NotFound(f"no member with id {member_id}", field="member_id")
+        if in_event is not None and in_event != member_id:
+            raise InvalidInput("the event names another member than member_id", field="member_id")
         tz = ZoneInfo(program.timezone)
         keys = {period_key(r.cap.per, occurred_at, tz) for r in program.rules if r.cap}
         for u in session.scalars(
@@ -101,6 +113,27 @@ def simulate(
         "expires_at": program.expires_at(occurred_at),
         "stamp_cards": _stamps(session, program, row, member_state),
     }
+
+
+def _member_named(session: Session, event: EventIn) -> int | None:
+    """The id of the member the event names; None for an external id not known yet.
+    An unknown ``member_id`` is NotFound, named where it sits in the simulate body."""
+    if event.member_id is not None:
+        if session.get(Member, event.member_id) is None:
+            raise NotFound(f"no member with id {event.member_id}", field="event.member_id")
+        found: int | None = event.member_id
+    else:
+        found = None
+    if event.member_external_id is not None:
+        by_external = session.scalar(
+            select(Member.id).where(Member.external_id == event.member_external_id)
+        )
+        if found is not None and by_external != found:
+            raise InvalidInput(
+                "member_id and member_external_id name different members", field="member_id"
+            )
+        found = by_external
+    return found
 
 
 def _stamps(session: Session, program: Program, row: Row, member: MemberState) -> list[str]:
