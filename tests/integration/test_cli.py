@@ -290,6 +290,71 @@ def test_import_csv_reports_bad_rows_by_line(patron: Run, loaded: Database, tmp_
     assert rows(loaded) == (2, 2, 2, 2)
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        # A spreadsheet's UTF-8 export: a byte-order mark before the first column's name.
+        ("excel.csv",
+         "\ufeffexternal_id,type,member_external_id,amount\r\nb1,purchase,m1,7.00\r\n"),
+        # Where the comma is the decimal separator, spreadsheets separate with ";".
+        ("semicolons.csv", "external_id;type;member_external_id;amount\nb1;purchase;m1;7.00\n"),
+        ("tabs.csv", "external_id\ttype\tmember_external_id\tamount\nb1\tpurchase\tm1\t7.00\n"),
+        ("bom.jsonl", "\ufeff" + json.dumps(purchase("b1", "m1", "7.00")) + "\n"),
+    ],
+)  # fmt: skip
+def test_import_reads_what_spreadsheets_and_editors_write(
+    patron: Run, loaded: Database, tmp_path: Path, name: str, content: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content.encode())
+    result = patron("import", "events", str(path))
+    report = summary(result.output)
+    assert (report["accepted"], report["rejected"]) == ("1", "0")
+    assert report["points posted"] == "107"  # 7 base + 100 first purchase
+    assert rows(loaded) == (1, 1, 1, 1)
+
+
+def test_import_csv_refuses_a_row_with_more_cells_than_columns(
+    patron: Run, loaded: Database, tmp_path: Path
+) -> None:
+    """An unquoted decimal comma would otherwise have been read as 12.00, the 50 lost.
+    Names padded with spaces and a trailing empty column, as spreadsheets write
+    them, are read as they are meant."""
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "external_id, type ,member_external_id,amount,\n"
+        "c1,purchase,m1,12,50,\n"
+        "c2,purchase,m1,3.00,\n"
+        "c3,purchase,m1,3.00,x\n"
+    )
+    result = patron("import", "events", str(path))
+    report = summary(result.output)
+    assert (report["accepted"], report["rejected"]) == ("1", "2")
+    assert report["points posted"] == "103"  # c2: 3 base + 100 first purchase
+    assert re.search(r"line 2: body: 1 cell more than the header has columns", result.output)
+    assert re.search(r"line 4: body: a value in a column whose header is empty", result.output)
+    assert rows(loaded) == (1, 1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        ("id,kind,member_external_id", "no external_id or type column; unknown column id, kind"),
+        ("external_id,type,price", "unknown column price"),
+    ],
+)
+def test_import_with_a_header_that_cannot_give_events_fails_at_once(
+    patron: Run, loaded: Database, tmp_path: Path, header: str, said: str
+) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(f"{header}\nb1,purchase,7.00\n")
+    result = patron("import", "events", str(path), ok=False)
+    assert isinstance(result.exception, InvalidInput)
+    assert result.exception.field == "header"
+    assert said in result.exception.detail and "columns found:" in result.exception.detail
+    assert rows(loaded) == (0, 0, 0, 0)
+
+
 def test_import_all_bad_or_missing_file_fails(
     patron: Run, loaded: Database, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +18,17 @@ from typing import Any
 
 from patron.core.db import Database
 from patron.core.driver import json_value
+from patron.core.errors import InvalidInput
 from patron.core.heap import collected_after
 from patron.events.ingest import ingest_outcomes
+from patron.events.schemas import EventIn
 
 JSON_COLUMNS = ("lines", "attributes")
 INT_COLUMNS = ("member_id",)
+EVENT_COLUMNS = tuple(EventIn.model_fields)
+REQUIRED_COLUMNS = tuple(n for n, f in EventIn.model_fields.items() if f.is_required())
+DELIMITERS = ",;\t"
+_EXTRA = "\x00extra"  # where csv puts the cells of a row beyond the header's columns
 
 
 @dataclass
@@ -54,14 +60,27 @@ def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _csv(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
+    # utf-8-sig: a spreadsheet's UTF-8 export often starts with a byte-order mark,
+    # which would otherwise become part of the first column's name.
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = fh.readline()
+        fh.seek(0)
+        delimiter = _delimiter(header)
+        reader = csv.DictReader(fh, delimiter=delimiter, restkey=_EXTRA)
+        reader.fieldnames = [name.strip() for name in reader.fieldnames or ()]
+        _check_columns(path, reader.fieldnames)
         for row in reader:
             number = reader.line_num
+            if _EXTRA in row:  # "12,50" unquoted would otherwise be 12, and 50 lost
+                yield number, ValueError(_extra_cells(len(row[_EXTRA]), delimiter))
+                continue
+            if row.get(""):
+                yield number, ValueError("a value in a column whose header is empty")
+                continue
             out: dict[str, Any] = {}
             try:
                 for key, value in row.items():
-                    if key is None or value is None or value == "":
+                    if value is None or value == "":
                         continue
                     if key in JSON_COLUMNS:
                         out[key] = json_value(value)
@@ -73,6 +92,38 @@ def _csv(path: Path) -> Iterator[tuple[int, Any]]:
                 yield number, ValueError(f"column {key}: {exc}")
                 continue
             yield number, out
+
+
+def _extra_cells(n: int, delimiter: str) -> str:
+    cells = "cell" if n == 1 else "cells"
+    return (
+        f"{n} {cells} more than the header has columns "
+        f"(a {delimiter!r} inside a value that is not quoted?)"
+    )
+
+
+def _delimiter(header: str) -> str:
+    """The header's separator: a comma, or the semicolon or tab some spreadsheets
+    write instead (where the comma is the decimal separator)."""
+    best = max(DELIMITERS, key=header.count)
+    return best if header.count(best) > 0 else ","
+
+
+def _check_columns(path: Path, columns: Sequence[str]) -> None:
+    """A header that cannot give events fails the file at once, before any row: every
+    row would be refused for the same reason."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    unknown = [c for c in columns if c and c not in EVENT_COLUMNS]  # "": an empty column
+    if missing or unknown:
+        found = ", ".join(columns) or "none"
+        why = f"no {' or '.join(missing)} column" if missing else ""
+        if unknown:
+            why += ("; " if why else "") + f"unknown column {', '.join(unknown)}"
+        raise InvalidInput(
+            f"{path.name}: the header has {why} (columns found: {found}; the columns are "
+            f"the event fields: {', '.join(EVENT_COLUMNS)})",
+            field="header",
+        )
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
