@@ -314,6 +314,18 @@ def test_import_reads_what_spreadsheets_and_editors_write(
     assert rows(loaded) == (1, 1, 1, 1)
 
 
+@pytest.mark.parametrize("indent", [None, 2])
+def test_import_of_a_json_array_fails_at_once_saying_what_it_reads(
+    patron: Run, loaded: Database, tmp_path: Path, indent: int | None
+) -> None:
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps([purchase("p1", "m1", "5.00")], indent=indent) + "\n")
+    result = patron("import", "events", str(path), ok=False)
+    assert isinstance(result.exception, InvalidInput) and result.exception.field == "file"
+    assert "JSON Lines, one event object on each line" in result.exception.detail
+    assert rows(loaded) == (0, 0, 0, 0)
+
+
 def test_import_csv_refuses_a_row_with_more_cells_than_columns(
     patron: Run, loaded: Database, tmp_path: Path
 ) -> None:

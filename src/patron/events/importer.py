@@ -48,9 +48,18 @@ class ImportReport:
 
 def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     with path.open("rb") as fh:
+        first = True
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
+            if first and raw.lstrip(b"\xef\xbb\xbf \t").startswith(b"["):
+                # A JSON array (as POST /v1/events/batch takes) would fail line by line.
+                raise InvalidInput(
+                    f"{path.name} holds a JSON array; an import reads JSON Lines, one event "
+                    "object on each line",
+                    field="file",
+                )
+            first = False
             try:
                 yield number, json_value(raw)  # json.loads, faster
             except json.JSONDecodeError as exc:
