@@ -205,6 +205,21 @@ def test_bad_event_names_the_field_and_writes_nothing(
     assert rows(cafe) == (0, 0, 0, 0)
 
 
+def test_a_time_without_a_zone_is_refused_saying_how_to_give_one(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    naive = purchase("o1", occurred_at="2026-03-01T12:00:00")
+    said = (
+        "occurred_at: Input should have timezone info: "
+        "end the time with Z (UTC) or an offset such as +01:00"
+    )
+    single = problem(client.post("/v1/events", json=naive, headers=pos_headers), 422, "occurred_at")
+    assert single["detail"] == said
+    batch = client.post("/v1/events/batch", json={"events": [naive]}, headers=pos_headers)
+    assert batch.json()["results"][0]["error"]["detail"] == said
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
 @pytest.mark.parametrize("raw", [b'{"external_id": "o1", "type": ', b"[1, 2]", b'"purchase"', b""])
 def test_malformed_body_is_422_naming_body(
     client: TestClient, cafe: Database, pos_headers: H, raw: bytes

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
-from patron.core.errors import PatronError, within
+from patron.core.errors import PatronError, with_hint, within
 
 log = logging.getLogger("patron.api")
 PROBLEM = "application/problem+json"
@@ -63,7 +63,7 @@ def _validation_problem(exc: RequestValidationError) -> JSONResponse:
     for err in exc.errors():
         # A model's own check names the place within it (events.schemas: ctx.path).
         path = within(field_path(err.get("loc", ())), (err.get("ctx") or {}).get("path"))
-        message = err.get("msg", "invalid")
+        message = with_hint(err.get("msg", "invalid"), err.get("type"))
         if err.get("type") == "json_invalid":
             path, message = "body", f"malformed JSON: {err.get('ctx', {}).get('error', message)}"
         errors.append({"field": path, "message": message})

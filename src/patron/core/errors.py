@@ -80,3 +80,14 @@ def within(place: str, inner: str | None) -> str:
     if inner is None:
         return place
     return inner if place == "body" else f"{place}.{inner}"
+
+
+# What to do about a validation error, where pydantic's message says only what is
+# wrong (a spreadsheet's times have no zone).
+_HINTS = {"timezone_aware": "end the time with Z (UTC) or an offset such as +01:00"}
+
+
+def with_hint(message: str, error_type: str | None) -> str:
+    """Pydantic's ``message`` for an error of ``error_type``, and what to do about it."""
+    hint = _HINTS.get(error_type or "")
+    return f"{message}: {hint}" if hint else message

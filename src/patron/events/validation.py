@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from patron.core.errors import InvalidInput, within
+from patron.core.errors import InvalidInput, with_hint, within
 from patron.core.money import to_minor
 from patron.events.schemas import EventIn
 from patron.rules.types import EventFacts, LineItem
@@ -39,7 +39,8 @@ def parse_row(raw: Any) -> EventIn:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         path = within(field_path(loc), (err.get("ctx") or {}).get("path"))
-        raise InvalidInput(f"{path}: {err['msg']}", field=path) from None
+        message = with_hint(err["msg"], err["type"])
+        raise InvalidInput(f"{path}: {message}", field=path) from None
 
 
 def check_shape(event: EventIn, currency: str, at: datetime) -> tuple[LineItem, ...]:
