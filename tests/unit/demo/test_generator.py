@@ -102,7 +102,7 @@ def test_refunds_never_exceed_the_purchase_and_fall_between_it_and_the_end(shop:
             [to_minor(line["unit_price"], "USD") for line in bought["lines"]],
         )
         lines = [(line["sku"], line["quantity"]) for line in refund.get("lines", [])]
-        refunded, _ = apply_refund(state, skus, lines or None, None)  # raises if too much
+        refunded, _ = apply_refund(state, skus, lines or None, None, "USD")  # raises if too much
         assert 0 < refunded <= state.amount
         if lines:  # a partial refund leaves something unrefunded
             assert refunded < state.amount
