@@ -314,6 +314,45 @@ def test_import_reads_what_spreadsheets_and_editors_write(
     assert rows(loaded) == (1, 1, 1, 1)
 
 
+def test_import_reads_local_times_in_the_zone_it_is_given(
+    patron: Run, loaded: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "till.csv"
+    path.write_text(
+        "external_id,type,member_external_id,amount,occurred_at\n"
+        "t1,purchase,m1,7.00,2026-02-20 10:00:00\n"  # New York's winter time: 15:00 UTC
+        "t2,purchase,m1,7.00,2026-02-20T10:00:00+00:00\n"  # a zone given is kept
+        "t3,purchase,m1,7.00,soon\n"
+    )
+    refused = patron("import", "events", str(path))
+    assert re.search(r"line 2: occurred_at: .*timezone info: end the time with Z", refused.output)
+    assert (summary(refused.output)["accepted"], summary(refused.output)["rejected"]) == ("1", "2")
+
+    result = patron("import", "events", str(path), "--timezone", "America/New_York")
+    report = summary(result.output)
+    assert (report["accepted"], report["duplicates"], report["rejected"]) == ("1", "1", "1")
+    assert re.search(r"line 4: occurred_at: ", result.output)
+    with loaded.unit_of_work() as session:
+        times = {e: at for e, at in session.execute(select(Event.external_id, Event.occurred_at))}
+    assert times["t1"].isoformat() == "2026-02-20T15:00:00+00:00"  # 10:00 EST
+    assert times["t2"].isoformat() == "2026-02-20T10:00:00+00:00"
+
+    unknown = patron("import", "events", str(path), "--timezone", "Mars/Base", ok=False)
+    assert isinstance(unknown.exception, InvalidInput) and unknown.exception.field == "timezone"
+
+
+def test_import_reads_local_times_in_the_programs_zone(
+    patron: Run, loaded: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "till.jsonl"
+    event = {**purchase("t1", "m1", "7.00"), "occurred_at": "2025-07-01T10:00:00"}
+    path.write_text(json.dumps(event) + "\n")
+    patron("import", "events", str(path), "--timezone", "program")  # Europe/London
+    with loaded.unit_of_work() as session:
+        stored = session.scalar(select(Event.occurred_at))
+    assert stored is not None and stored.isoformat() == "2025-07-01T09:00:00+00:00"  # BST
+
+
 @pytest.mark.parametrize("indent", [None, 2])
 def test_import_of_a_json_array_fails_at_once_saying_what_it_reads(
     patron: Run, loaded: Database, tmp_path: Path, indent: int | None

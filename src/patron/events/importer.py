@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from patron.core.db import Database
 from patron.core.driver import json_value
@@ -135,6 +137,24 @@ def _check_columns(path: Path, columns: Sequence[str]) -> None:
         )
 
 
+def _zone_time(row: dict[str, Any], zone: ZoneInfo) -> None:
+    """Give ``row``'s ``occurred_at`` the zone ``zone`` if it was written without one.
+
+    A local time that a clock change repeats is taken as its first occurrence, one
+    that a clock change skips as if the change had not happened yet (``fold=0``);
+    what is not a time is left for validation to refuse.
+    """
+    value = row.get("occurred_at")
+    if not isinstance(value, str):
+        return
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return
+    if at.tzinfo is None:
+        row["occurred_at"] = at.replace(tzinfo=zone).isoformat()
+
+
 def read_rows(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, row dict or ValueError) for each row of a .csv or .jsonl file."""
     return _csv(path) if path.suffix.lower() == ".csv" else _jsonl(path)
@@ -151,8 +171,12 @@ def import_file(
     *,
     batch_size: int = 1000,
     on_progress: Callable[[int, int | None], None] | None = None,
+    zone: ZoneInfo | None = None,
 ) -> ImportReport:
     """Read, score and post the file's events, ``batch_size`` per transaction.
+
+    ``zone``: the zone of times written without one (a till's or a spreadsheet's
+    local times); without it such times are refused, as the API refuses them.
 
     On PostgreSQL the planner gets statistics of what is loaded (see
     ``Database.refresh_statistics``): after the first batch, for the batches that
@@ -200,6 +224,8 @@ def import_file(
 
     try:
         for item in read_rows(path):
+            if zone is not None and isinstance(item[1], dict):
+                _zone_time(item[1], zone)
             batch.append(item)
             if len(batch) >= batch_size:
                 with collected_after():  # core.heap: what a batch leaves, collected once
