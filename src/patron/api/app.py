@@ -14,6 +14,8 @@ from patron import __version__
 from patron.access.service import KeyVerifier
 from patron.api.body import add_schemas
 from patron.api.errors import install_error_handlers
+from patron.api.limits import install_body_limit
+from patron.core.config import get_settings
 from patron.core.db import Database, get_database
 from patron.core.heap import settle_startup_heap
 
@@ -32,6 +34,7 @@ def create_app(database: Database | None = None, *, warm_up: bool = False) -> Fa
     app.state.database = database or get_database()
     app.state.key_verifier = KeyVerifier()
     install_error_handlers(app)
+    install_body_limit(app, get_settings().max_body_bytes)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     workers: int = 1
     echo_sql: bool = False
     default_phone_region: str | None = None  # e.g. "DE": read phone numbers without "+" there
+    max_body_bytes: int = 16 * 1024 * 1024  # larger request bodies are refused (api.limits)
 
 
 @lru_cache

@@ -56,6 +56,12 @@ class Conflict(PatronError):
     title = "Conflict"
 
 
+class ContentTooLarge(PatronError):
+    status_code = 413
+    exit_code = 2
+    title = "Content too large"
+
+
 class InsufficientPoints(PatronError):
     status_code = 409
     exit_code = 5
