@@ -220,7 +220,10 @@ def test_a_time_without_a_zone_is_refused_saying_how_to_give_one(
     assert rows(cafe) == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize("raw", [b'{"external_id": "o1", "type": ', b"[1, 2]", b'"purchase"', b""])
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"external_id": "o1", "type": ', b"[1, 2]", b'"purchase"', b"", b"\xa5", b'{"a": "\xff"}'],
+)
 def test_malformed_body_is_422_naming_body(
     client: TestClient, cafe: Database, pos_headers: H, raw: bytes
 ) -> None:

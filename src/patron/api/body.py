@@ -46,17 +46,10 @@ async def model_from(request: Request, model: type[M]) -> M:
         try:
             data = json_value(body)
         except json.JSONDecodeError as exc:
-            raise RequestValidationError(
-                [
-                    {
-                        "type": "json_invalid",
-                        "loc": ("body", exc.pos),
-                        "msg": "JSON decode error",
-                        "input": {},
-                        "ctx": {"error": exc.msg},
-                    }
-                ]
-            ) from None
+            raise _malformed(exc.pos, exc.msg) from None
+        except UnicodeDecodeError as exc:  # JSON is UTF-8 (or -16, -32, which json reads)
+            error = f"not UTF-8 text: {exc.reason} at byte {exc.start + 1}"
+            raise _malformed(exc.start, error) from None
     try:
         # from_attributes as FastAPI validates a body (and so its error for a
         # body that is not an object: "a valid dictionary or object").
@@ -65,6 +58,21 @@ async def model_from(request: Request, model: type[M]) -> M:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
         ) from None
+
+
+def _malformed(position: int, error: str) -> RequestValidationError:
+    """As FastAPI answers a body that is not JSON."""
+    return RequestValidationError(
+        [
+            {
+                "type": "json_invalid",
+                "loc": ("body", position),
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": error},
+            }
+        ]
+    )
 
 
 def _is_json(content_type: str | None) -> bool:
