@@ -222,7 +222,15 @@ def test_a_time_without_a_zone_is_refused_saying_how_to_give_one(
 
 @pytest.mark.parametrize(
     "raw",
-    [b'{"external_id": "o1", "type": ', b"[1, 2]", b'"purchase"', b"", b"\xa5", b'{"a": "\xff"}'],
+    [
+        b'{"external_id": "o1", "type": ',
+        b"[1, 2]",
+        b'"purchase"',
+        b"",
+        b"\xa5",  # not UTF-8
+        b'{"a": "\xff"}',
+        b'{"attributes": ' * 100_000 + b"1" + b"}" * 100_000,  # past the parser's depth
+    ],
 )
 def test_malformed_body_is_422_naming_body(
     client: TestClient, cafe: Database, pos_headers: H, raw: bytes

@@ -139,6 +139,7 @@ def test_invalid_yaml_program_names_the_path(
         (b"[1, 2]", "application/json"),
         (b"", "application/json"),
         (b"name: caf\xe9", "application/yaml"),  # Latin-1, not UTF-8
+        (b"[" * 100_000 + b"]" * 100_000, "application/json"),  # past the parser's depth
     ],
 )
 def test_unreadable_body(

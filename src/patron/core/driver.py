@@ -133,7 +133,10 @@ def json_value(text: str | bytes) -> Any:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except RecursionError:  # orjson refuses past 1,024 levels; json recurses until it fails
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
 
 
 _ELEMENT: dict[type, Callable[[Any], str]] = {

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from patron.api.deps import Caller, require
 from patron.core.clock import now
+from patron.core.driver import json_value
 from patron.core.errors import InvalidInput, NotFound
 from patron.core.pagination import MAX_ID
 from patron.program.loader import parse_program, program_from_dict
@@ -73,7 +74,7 @@ async def put_program(
         program = parse_program(text, "request body")
     else:
         try:
-            data = json.loads(text)
+            data = json_value(text)
         except json.JSONDecodeError as exc:
             raise InvalidInput(
                 f"malformed JSON: {exc.msg} at position {exc.pos}", field="body"

@@ -54,3 +54,16 @@ def test_what_orjson_refuses_is_read_or_refused_as_the_standard_parser_does() ->
         json_value('{"a": 1,}')
     assert refused.value.msg == "Expecting property name enclosed in double quotes"
     assert json_value("{}") == {} and json_value(b"{}") == {}
+
+
+@pytest.mark.parametrize(
+    "text", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000]
+)
+def test_json_nested_past_the_interpreters_depth_is_a_decode_error(text: str) -> None:
+    """orjson refuses past 1,024 levels; the standard parser it falls back to recursed
+    until a RecursionError, which no caller expected (a 500 on POST /v1/events)."""
+    with pytest.raises(json.JSONDecodeError, match="nested too deeply"):
+        json_value(text)
+    with pytest.raises(json.JSONDecodeError, match="nested too deeply"):
+        json_value(text.encode())
+    assert json_value("[" * 500 + "]" * 500) is not None  # deep, but within reach
