@@ -37,9 +37,43 @@ class ProgramInvalid(InvalidInput):
         self.source = source
 
 
+# Values a program file may hold once its aliases are expanded: the example program
+# holds about 300, a large one a few thousand. Aliases (``*name``) make a small
+# file stand for an exponentially large one ("billion laughs"), which validation
+# would walk value by value; such a file is refused before it is built.
+MAX_VALUES = 100_000
+
+
 class _Loader(yaml.SafeLoader):
     """YAML 1.1 without its traps: no sexagesimal numbers (``10:30`` stays a
-    string) and no silently repeated keys."""
+    string), no silently repeated keys, no alias bombs."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        if _expanded_size(node, {}) > MAX_VALUES:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the file stands for more than {MAX_VALUES:,} values once its aliases "
+                "(*name) are expanded",
+                node.start_mark,
+            )
+        return super().construct_document(node)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` stands for, aliases counted each time they are used
+    (each distinct node measured once; a node inside itself counts once)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # while measuring: a node that contains itself
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(item, sizes) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    sizes[id(node)] = total
+    return total
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -85,6 +119,10 @@ def parse_program(text: str, source: str = "<string>") -> Program:
     """Parse program YAML; raises ProgramInvalid naming the source and each path."""
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise ProgramInvalid(
+            source, [{"path": "", "message": "not valid YAML: nested too deeply"}]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -326,6 +326,52 @@ def test_repeated_keys_are_an_error() -> None:
     }
 
 
+def _nested_aliases(levels: int) -> str:
+    """A list of nine lists of nine ... of "x": 9 ** levels values from a few lines."""
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for n in range(1, levels):
+        lines.append(f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]")
+    return "\n".join(lines)
+
+
+def test_an_alias_bomb_is_refused_before_it_is_built() -> None:
+    """Six levels stand for 531,441 values, nine for 387 million: validation walked
+    them all (nine levels took minutes and gigabytes)."""
+    rules = (
+        "rules:\n  - id: r\n    effect: {fixed: 1}\n    when: {event.attributes.tier: {in: *a5}}"
+    )
+    bomb = "\n".join(["name: A", "currency: USD", _nested_aliases(6), rules])
+    with pytest.raises(ProgramInvalid) as info:
+        parse_program(bomb, "bomb.yaml")
+    assert info.value.errors[0]["message"] == (
+        "not valid YAML: the file stands for more than 100,000 values once its aliases "
+        "(*name) are expanded"
+    )
+
+
+def test_aliases_within_reason_still_work() -> None:
+    text = """
+name: A
+currency: USD
+rules:
+  - id: coffee
+    when: {lines: {sku: &coffees [LATTE, FLAT-WHITE]}}
+    effect: {fixed: 5}
+  - id: more-coffee
+    when: {lines: {sku: *coffees}}
+    effect: {fixed: 1}
+"""
+    program = parse_program(text, "ok.yaml")
+    assert [r.id for r in program.rules] == ["coffee", "more-coffee"]
+
+
+def test_yaml_nested_past_the_interpreters_depth_is_refused() -> None:
+    deep = "name: A\ncurrency: USD\nrules: " + "[" * 20_000 + "]" * 20_000
+    with pytest.raises(ProgramInvalid) as info:
+        parse_program(deep, "deep.yaml")
+    assert info.value.errors[0]["message"] == "not valid YAML: nested too deeply"
+
+
 def test_unquoted_times_are_strings_not_sexagesimal() -> None:
     text = """
 name: A
