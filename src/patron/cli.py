@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from patron.core.db import get_database
 from patron.core.errors import PatronError
@@ -145,23 +146,37 @@ def main() -> None:
     """Entry point: map Patron errors to a message and an exit code."""
     settle_startup_heap()  # every command module is imported by now
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns a command's ``typer.Exit(code)``
+        # instead of exiting with it: passed on here, or every exit would be 0.
+        code = app(standalone_mode=False)
     except PatronError as exc:
         where = f" ({exc.field})" if exc.field else ""
         err_console.print(f"[red]error{where}: {exc.detail}")
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)
+    except (OperationalError, ProgrammingError) as exc:
+        err_console.print(f"[red]database error: {exc.orig}")
+        if _schema_missing(exc):
+            err_console.print("The database has no Patron schema yet: run 'patron db upgrade'.")
+        sys.exit(1)
     except Exception as exc:
         # A usage error (a missing option, an unknown command): shown as click shows
         # it, with its exit code (2). Recognised by its shape, because typer 0.29
         # raises the click exceptions of its own vendored copy (``typer._click``),
         # which are not ``click.ClickException``; older typers raise click's.
-        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
-        if callable(show) and isinstance(code, int):
+        show, usage_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(usage_code, int):
             show()
-            sys.exit(code)
+            sys.exit(usage_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+def _schema_missing(exc: DBAPIError) -> bool:
+    """A table is missing: SQLite's "no such table", PostgreSQL's undefined_table."""
+    return "no such table" in str(exc.orig) or getattr(exc.orig, "sqlstate", None) == "42P01"
 
 
 if __name__ == "__main__":

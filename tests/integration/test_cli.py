@@ -223,6 +223,62 @@ def test_entry_point_answers_a_usage_error_with_usage_not_a_traceback(
     assert "Traceback" not in err
 
 
+def run_main(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """``patron *argv`` through the real entry point; its exit code."""
+    monkeypatch.setattr(sys, "argv", ["patron", *argv])
+    try:
+        cli.main()
+    except SystemExit as done:
+        return int(done.code or 0)
+    return 0
+
+
+def test_entry_point_exits_with_a_commands_own_exit_code(
+    patron: Run,
+    loaded: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Outside click's standalone mode ``typer.Exit(code)`` comes back as a return
+    value: every exit was 0, an import whose rows were all refused included."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(purchase("p1", "m1", "-1")) + "\n")
+    assert run_main(["import", "events", str(bad)], monkeypatch) == 1
+    assert run_main(["import", "events", str(tmp_path / "nope.jsonl")], monkeypatch) == 2
+    assert run_main(["import", "events", str(tmp_path)], monkeypatch) == 2  # a directory
+    assert "not a file" in capsys.readouterr().out
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(purchase("p2", "m1", "5.00")) + "\n")
+    assert run_main(["import", "events", str(good)], monkeypatch) == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["member", "show", str(2**63)],
+        ["rewards", "redeem", str(2**63), "coffee"],
+        ["rewards", "cancel", str(2**63)],
+    ],
+)
+def test_ids_no_row_can_have_are_refused_naming_them(
+    patron: Run, loaded: Database, argv: list[str]
+) -> None:
+    """Past a BIGINT, SQLite could not even bind the id (an OverflowError traceback)."""
+    result = patron(*argv, ok=False)
+    assert isinstance(result.exception, InvalidInput)
+    assert result.exception.detail.endswith(f"id is a positive number up to {2**63 - 1}")
+
+
+def test_a_database_without_the_schema_says_to_upgrade_it(
+    patron: Run, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_main(["member", "show", "1"], monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "database error: no such table: members" in err
+    assert "run 'patron db upgrade'" in err and "Traceback" not in err
+
+
 def test_show_without_a_program(patron: Run, database: Database) -> None:
     result = patron("program", "show", ok=False)
     assert result.exit_code == 1 and "No program loaded yet" in result.output

@@ -24,6 +24,13 @@ MAX_LIMIT = 500
 MAX_ID = 2**63 - 1  # PostgreSQL BIGINT; a larger id would overflow the query
 
 
+def check_id(value: int, field: str, noun: str) -> None:
+    """Refuse an id no row can have (the CLI's arguments: the API's paths say it
+    in their parameters), before a query that could not bind it."""
+    if not 1 <= value <= MAX_ID:
+        raise InvalidInput(f"a {noun} id is a positive number up to {MAX_ID}", field=field)
+
+
 class Page(BaseModel, Generic[T]):
     """One page of results; ``next_cursor`` is None on the last page."""
 

@@ -23,8 +23,8 @@ console = Console()
 @app.command("events")
 def events(
     file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file of events.")],
-    batch_size: Annotated[int, typer.Option(help="Events per transaction.")] = 1000,
-    show_errors: Annotated[int, typer.Option(help="How many rejected rows to list.")] = 20,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 1000,
+    show_errors: Annotated[int, typer.Option(min=0, help="How many rejected rows to list.")] = 20,
     timezone: Annotated[
         str | None,
         typer.Option(
@@ -34,8 +34,10 @@ def events(
     ] = None,
 ) -> None:
     """Import events; bad rows are reported by line number and good rows still land."""
-    if not file.exists():
-        console.print(f"[red]no such file: {file}")
+    if not file.is_file():
+        console.print(
+            f"[red]no such file: {file}" if not file.exists() else f"[red]not a file: {file}"
+        )
         raise typer.Exit(2)
     zone = None if timezone is None else _zone(timezone)
     with Progress(

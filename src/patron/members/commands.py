@@ -12,8 +12,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from patron.core.db import get_database
-from patron.core.errors import InvalidInput
-from patron.core.pagination import MAX_LIMIT
+from patron.core.pagination import MAX_LIMIT, check_id
 from patron.members import service
 from patron.members.models import Member
 from patron.members.schemas import MemberCreate, parse_input
@@ -89,8 +88,7 @@ def find(
 @app.command("show")
 def show(member_id: Annotated[int, typer.Argument(help="The member's id.")]) -> None:
     """A member's profile, points balance and recent statement."""
-    if member_id < 1:
-        raise InvalidInput("a member id is a positive number", field="member_id")
+    check_id(member_id, "member_id", "member")
     with get_database().unit_of_work() as session:
         member = service.get_member(session, member_id)
         console.print(_profile(member))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from patron.core.clock import now
 from patron.core.db import get_database
 from patron.core.errors import InvalidInput
+from patron.core.pagination import check_id
 from patron.program.service import current_program
 from patron.rewards import catalogue, codes, coupons, service
 from patron.rewards.coupons import coupon_state
@@ -66,8 +67,7 @@ def redeem(
     reward: Annotated[str, typer.Argument(help="The reward's id (see 'patron rewards list').")],
 ) -> None:
     """Redeem a reward for a member: spends the points, prints the coupon code."""
-    if member_id < 1:
-        raise InvalidInput("a member id is a positive number", field="member_id")
+    check_id(member_id, "member_id", "member")
     at = now()
     with get_database().unit_of_work() as session:
         redemption = service.redeem(
@@ -84,8 +84,7 @@ def redeem(
 @app.command("cancel")
 def cancel(redemption_id: Annotated[int, typer.Argument(help="The redemption's id.")]) -> None:
     """Cancel an unused redemption: points and stock come back."""
-    if redemption_id < 1:
-        raise InvalidInput("a redemption id is a positive number", field="redemption_id")
+    check_id(redemption_id, "redemption_id", "redemption")
     with get_database().unit_of_work() as session:
         r = service.cancel(session, redemption_id, at=now(), program=_program(session), actor="cli")
     console.print(f"Redemption {r.id} is cancelled; {r.points} pts returned.")
