@@ -247,7 +247,7 @@ def test_entry_point_exits_with_a_commands_own_exit_code(
     assert run_main(["import", "events", str(bad)], monkeypatch) == 1
     assert run_main(["import", "events", str(tmp_path / "nope.jsonl")], monkeypatch) == 2
     assert run_main(["import", "events", str(tmp_path)], monkeypatch) == 2  # a directory
-    assert "not a file" in capsys.readouterr().out
+    assert "not a file" in capsys.readouterr().err
     good = tmp_path / "good.jsonl"
     good.write_text(json.dumps(purchase("p2", "m1", "5.00")) + "\n")
     assert run_main(["import", "events", str(good)], monkeypatch) == 0

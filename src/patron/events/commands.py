@@ -18,6 +18,7 @@ from patron.program.service import require_program
 
 app = typer.Typer(help="Import data files.", no_args_is_help=True)
 console = Console()
+err_console = Console(stderr=True)
 
 
 @app.command("events")
@@ -35,9 +36,7 @@ def events(
 ) -> None:
     """Import events; bad rows are reported by line number and good rows still land."""
     if not file.is_file():
-        console.print(
-            f"[red]no such file: {file}" if not file.exists() else f"[red]not a file: {file}"
-        )
+        err_console.print(f"[red]{'not a file' if file.exists() else 'no such file'}: {file}")
         raise typer.Exit(2)
     zone = None if timezone is None else _zone(timezone)
     with Progress(
