@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,7 +23,8 @@ class Settings(BaseSettings):
     workers: int = 1
     echo_sql: bool = False
     default_phone_region: str | None = None  # e.g. "DE": read phone numbers without "+" there
-    max_body_bytes: int = 16 * 1024 * 1024  # larger request bodies are refused (api.limits)
+    # Larger request bodies are refused (api.limits).
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
 
 
 @lru_cache
