@@ -91,6 +91,27 @@ def test_new_version_scores_new_events(
     assert (out["program_version"], out["points"]) == (2, 7)
 
 
+def test_the_currency_is_kept_once_events_are_recorded_in_it(
+    client: TestClient, cafe: Database, admin_headers: H, pos_headers: H
+) -> None:
+    """Amounts are stored in minor units of the program's currency: cents, then yen."""
+    in_yen = {**CAFE, "currency": "JPY"}
+    assert client.put("/v1/program", json=in_yen, headers=admin_headers).status_code == 201
+    back = client.put("/v1/program", json=CAFE, headers=admin_headers)  # no events yet
+    assert back.status_code == 201, back.text
+    event = {"external_id": "o1", "type": "purchase", "member_external_id": "a", "amount": "7.00"}
+    assert client.post("/v1/events", json=event, headers=pos_headers).status_code == 201
+    refused = client.put("/v1/program", json=in_yen, headers=admin_headers)
+    body = problem(refused, 409, "currency")
+    assert body["detail"] == (
+        "the program's currency is USD and events are recorded in it; "
+        "a program in JPY needs a database of its own"
+    )
+    assert versions(cafe) == 3
+    same = client.put("/v1/program", json={**CAFE, "name": "Renamed"}, headers=admin_headers)
+    assert same.status_code == 201, same.text  # other changes still make versions
+
+
 def _rule(**changes: Any) -> dict[str, Any]:
     program = copy.deepcopy(CAFE)
     program["rules"][0].update(changes)

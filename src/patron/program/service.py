@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from patron.core.errors import Conflict
 from patron.core.raw import Ask, Loading, gather
+from patron.events.models import Event
 from patron.ledger.service import ensure_budget_rows
 from patron.program.loader import program_from_dict, program_to_dict
 from patron.program.models import ProgramVersion
@@ -70,6 +71,7 @@ def save_program(
     session: Session, program: Program, *, source: str, actor: str | None, at: datetime
 ) -> ProgramVersion:
     """Store ``program`` as the next version; it is in force from now on."""
+    _check_currency(session, program)
     latest = session.scalar(select(func.max(ProgramVersion.version))) or 0
     definition = program_to_dict(program)
     digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
@@ -87,6 +89,21 @@ def save_program(
     ensure_budget_rows(session, [r.id for r in program.rules if r.budget is not None])
     sync_catalogue(session, program, row.version, at)
     return row
+
+
+def _check_currency(session: Session, program: Program) -> None:
+    """A program keeps its currency once events are recorded in it: their amounts
+    are minor units of that currency (a refund, the revenue figures and the points
+    liability would otherwise mix two currencies, or two scales: pence and yen)."""
+    in_force = current_program(session)
+    if in_force is None or in_force[1].currency == program.currency:
+        return
+    if session.scalar(select(Event.id).limit(1)) is not None:
+        raise Conflict(
+            f"the program's currency is {in_force[1].currency} and events are recorded in "
+            f"it; a program in {program.currency} needs a database of its own",
+            field="currency",
+        )
 
 
 def version_summary(row: ProgramVersion) -> dict[str, Any]:
