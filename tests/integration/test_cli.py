@@ -279,6 +279,25 @@ def test_a_database_without_the_schema_says_to_upgrade_it(
     assert "run 'patron db upgrade'" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [("mysql://shop:secret@db/loyalty", "starts mysql://"), ("patron.db", "has no scheme://")],
+)
+def test_a_database_url_patron_cannot_use_is_named_without_its_password(
+    patron: Run,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    said: str,
+) -> None:
+    monkeypatch.setenv("PATRON_DATABASE_URL", url)
+    get_settings.cache_clear()
+    assert run_main(["member", "list"], monkeypatch) == InvalidInput.exit_code
+    err = capsys.readouterr().err
+    assert f"error (PATRON_DATABASE_URL): PATRON_DATABASE_URL {said}" in err
+    assert "secret" not in err and "Traceback" not in err
+
+
 def test_show_without_a_program(patron: Run, database: Database) -> None:
     result = patron("program", "show", ok=False)
     assert result.exit_code == 1 and "No program loaded yet" in result.output

@@ -33,6 +33,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from patron.core.clock import ensure_utc
 from patron.core.driver import json_value
+from patron.core.errors import InvalidInput
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -123,6 +124,9 @@ class Base(DeclarativeBase):
     }
 
 
+SUPPORTED_URLS = ("sqlite://", "postgresql+psycopg://")
+
+
 def make_engine(url: str, *, echo: bool = False, cooperative: bool = False) -> Engine:
     """Create an engine with the per-backend settings Patron relies on.
 
@@ -131,6 +135,14 @@ def make_engine(url: str, *, echo: bool = False, cooperative: bool = False) -> E
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if not url.startswith(SUPPORTED_URLS):
+        # Only the scheme is shown: the rest of a URL may hold a password.
+        said = f"starts {url.split('://')[0]}://" if "://" in url else "has no scheme://"
+        raise InvalidInput(
+            f"PATRON_DATABASE_URL {said}: Patron runs on SQLite (sqlite:///patron.db) "
+            "or PostgreSQL (postgresql://user@host/db)",
+            field="PATRON_DATABASE_URL",
+        )
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
