@@ -127,6 +127,7 @@ BAD_JSON_PROGRAMS = [
     (_rule(when={"amount": {"gte": "ten"}}), "rules[0].when.amount.gte"),
     (_rule(colour="red"), "rules[0].colour"),
     ({k: v for k, v in CAFE.items() if k != "currency"}, "currency"),
+    ({**CAFE, "currency": "USX"}, "currency"),  # not an ISO 4217 code
     ({**CAFE, "timezone": "Mars/Olympus"}, "timezone"),
     ({**CAFE, "unknown_members": "maybe"}, "unknown_members"),
 ]

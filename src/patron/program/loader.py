@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from patron.core.errors import InvalidInput
+from patron.core.money import ISO_4217
 from patron.program.schema import Program
 
 
@@ -130,7 +131,16 @@ def parse_program(text: str, source: str = "<string>") -> Program:
         raise ProgramInvalid(
             source, [{"path": where, "message": f"not valid YAML: {problem}"}]
         ) from None
-    return program_from_dict(data, source)
+    return new_program(program_from_dict(data, source), source)
+
+
+def new_program(program: Program, source: str) -> Program:
+    """``program`` checked as a program about to be saved is: its currency an ISO 4217
+    code. (Stored versions are read without this check: they were saved already.)"""
+    if program.currency not in ISO_4217:
+        message = f"'{program.currency}' is not an ISO 4217 currency code"
+        raise ProgramInvalid(source, [{"path": "currency", "message": message}])
+    return program
 
 
 def load_program_file(path: str | Path) -> Program:

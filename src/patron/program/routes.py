@@ -15,7 +15,7 @@ from patron.core.clock import now
 from patron.core.driver import json_value
 from patron.core.errors import InvalidInput, NotFound
 from patron.core.pagination import MAX_ID
-from patron.program.loader import parse_program, program_from_dict
+from patron.program.loader import new_program, parse_program, program_from_dict
 from patron.program.models import ProgramVersion
 from patron.program.schema import Program
 from patron.program.service import current_version, save_program, version_summary
@@ -81,7 +81,7 @@ async def put_program(
             ) from None
         if not isinstance(data, dict):
             raise InvalidInput("the program must be a JSON object", field="body")
-        program = program_from_dict(data, "request body")
+        program = new_program(program_from_dict(data, "request body"), "request body")
     # The body had to be awaited; the database work runs off the event loop.
     return await run_in_threadpool(_save, caller, program, text)
 

@@ -372,6 +372,18 @@ def test_yaml_nested_past_the_interpreters_depth_is_refused() -> None:
     assert info.value.errors[0]["message"] == "not valid YAML: nested too deeply"
 
 
+def test_a_currency_code_iso_4217_does_not_have_is_refused() -> None:
+    """Three letters were all it took: "GPB" was saved, then every event's GBP refused."""
+    with pytest.raises(ProgramInvalid) as info:
+        parse_program("name: A\ncurrency: GPB\n", "typo.yaml")
+    assert info.value.errors == [
+        {"path": "currency", "message": "'GPB' is not an ISO 4217 currency code"}
+    ]
+    assert info.value.field == "currency"
+    for code in ("GBP", "usd", "JPY", "KWD", "CHF"):
+        assert parse_program(f"name: A\ncurrency: {code}\n", "ok.yaml").currency == code.upper()
+
+
 def test_unquoted_times_are_strings_not_sexagesimal() -> None:
     text = """
 name: A
