@@ -216,11 +216,18 @@ def test_simulate_explains_awards_and_skipped_rules_and_writes_nothing(
     assert state(cafe) == before
 
 
+def bought(client: TestClient, pos_headers: H, external_id: str, member: str) -> int:
+    """Post a latte-and-cake purchase by ``member`` (enrolled by it); their id."""
+    event = {"external_id": external_id, "type": "purchase", "member_external_id": member}
+    posted = client.post("/v1/events", json={**event, **LATTE_AND_CAKE}, headers=pos_headers)
+    assert posted.status_code == 201, posted.text
+    return int(posted.json()["member_id"])
+
+
 def test_simulate_with_a_member_uses_their_state(
     client: TestClient, cafe: Database, pos_headers: H, read_headers: H
 ) -> None:
-    event = {"external_id": "o1", "type": "purchase", "member_external_id": "a", **LATTE_AND_CAKE}
-    member = client.post("/v1/events", json=event, headers=pos_headers).json()["member_id"]
+    member = bought(client, pos_headers, "o1", "a")
     before = state(cafe)
     body = {"event": LATTE_AND_CAKE, "member_id": member}
     out = client.post("/v1/program/simulate", json=body, headers=read_headers).json()
@@ -237,8 +244,7 @@ def test_simulate_with_a_member_uses_their_state(
 def test_simulate_uses_the_member_the_event_names(
     client: TestClient, cafe: Database, pos_headers: H, read_headers: H
 ) -> None:
-    event = {"external_id": "o1", "type": "purchase", "member_external_id": "a", **LATTE_AND_CAKE}
-    member = client.post("/v1/events", json=event, headers=pos_headers).json()["member_id"]
+    member = bought(client, pos_headers, "o1", "a")
     before = state(cafe)
 
     def points(body: dict[str, Any]) -> int:
@@ -277,10 +283,10 @@ def test_simulate_refuses_members_that_do_not_agree(
     status: int,
     field: str,
 ) -> None:
-    for external_id, ext in (("o1", "a"), ("o2", "b")):  # members 1 and 2
-        body = {"external_id": external_id, "type": "purchase", "member_external_id": ext}
-        posted = client.post("/v1/events", json={**body, **LATTE_AND_CAKE}, headers=pos_headers)
-        assert posted.status_code == 201, posted.text
+    assert [bought(client, pos_headers, "o1", "a"), bought(client, pos_headers, "o2", "b")] == [
+        1,
+        2,
+    ]
     before = state(cafe)
     body = {"event": {**LATTE_AND_CAKE, **event}, **top}
     problem(client.post("/v1/program/simulate", json=body, headers=read_headers), status, field)
