@@ -232,6 +232,17 @@ def _bind_none_fast() -> None:
     sqlite3.register_adapter(type(None), cast(Callable[[None], None], {}.get))
 
 
+# WAL pages a commit lets pile up before it checkpoints them into the database
+# file (about 40 MiB of 4 KiB pages; SQLite's default is 1,000). A batch of
+# events dirties pages all over the member-keyed indexes, so consecutive
+# batches rewrite many of the same pages; checkpointing a tenth as often copies
+# each such page once instead of once per batch or two. Measured on a
+# 50,000-event import: 35,000 reads and 185,000 writes (435 MB) instead of
+# 84,000 and 234,000 (636 MB); the plain insert of the same rows got 30-50%
+# faster, the import about a tenth. The WAL file grows to about this size.
+WAL_CHECKPOINT_PAGES = 10_000
+
+
 def _configure_sqlite(engine: Engine) -> None:
     _bind_none_fast()
 
@@ -246,6 +257,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache (default is 2 MiB)
         cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
