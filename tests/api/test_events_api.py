@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from patron.core.clock import FrozenClock
 from patron.core.db import Database
@@ -503,6 +504,60 @@ def test_a_nul_character_in_one_event_is_a_422_naming_its_exact_place(
     body = problem(response, 422, place)
     assert "NUL character" in body["detail"]
     assert rows(cafe) == (0, 0, 0, 0)
+
+
+def _nested(levels: int, opening: str, closing: str) -> str:
+    return opening * levels + closing * levels
+
+
+@pytest.mark.parametrize(
+    ("attributes", "place"),
+    [
+        # Past ~250 levels the payload hash's serializer refused: a 500.
+        (_nested(300, '{"a":', "}")[:-300] + "{}" + "}" * 300, "attributes" + ".a" * 32),
+        ('{"tags":' + _nested(600, "[", "]") + "}", "attributes.tags" + "[0]" * 31),
+    ],
+)
+def test_attributes_nested_past_the_limit_are_a_422_naming_the_place(
+    client: TestClient, cafe: Database, pos_headers: H, attributes: str, place: str
+) -> None:
+    raw = (
+        '{"external_id": "deep", "type": "purchase", "member_external_id": "a", '
+        f'"amount": "1", "attributes": {attributes}}}'
+    )
+    headers = {**pos_headers, "Content-Type": "application/json"}
+    body = problem(client.post("/v1/events", content=raw, headers=headers), 422, place)
+    assert "nested more than 32 levels deep" in body["detail"]
+    batch = client.post("/v1/events/batch", content=f'{{"events": [{raw}]}}', headers=headers)
+    assert batch.status_code == 200, batch.text
+    assert batch.json()["results"][0]["error"]["field"] == place
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
+def test_attributes_nested_to_the_limit_are_stored_as_sent(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    deep: dict[str, Any] = {"leaf": "x"}
+    for _ in range(31):  # 32 objects, the attributes the outermost
+        deep = {"a": deep}
+    response = client.post(
+        "/v1/events", json=purchase("deep", attributes=deep), headers=pos_headers
+    )
+    assert response.status_code == 201, response.text
+    with cafe.unit_of_work() as session:
+        assert session.scalars(select(Event.attributes)).one() == deep
+
+
+def test_a_body_python_cannot_parse_is_a_400_naming_the_body(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    """A member body nested past Python's recursion limit: FastAPI's own parsing
+    gives up (the events routes parse with orjson, which refuses past 1,024)."""
+    raw = '{"external_id": "m", "attributes": ' + _nested(1000, '{"a":', "}")[:-1000] + "{}"
+    raw += "}" * 1000 + "}"
+    headers = {**pos_headers, "Content-Type": "application/json"}
+    problem(client.post("/v1/members", content=raw, headers=headers), 400, "body")
+    assert count(cafe, Member) == 0
 
 
 def test_batch_row_with_a_nan_attribute_is_rejected_alone(

@@ -162,7 +162,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         title = HTTPStatus(exc.status_code).phrase
-        response = problem(exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail))
+        # The router's only 400 is a body it could not read (nested past Python's
+        # recursion limit, say): the body is to blame.
+        field = "body" if exc.status_code == 400 else None
+        response = problem(
+            exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail), field=field
+        )
         response.headers.update(exc.headers or {})
         return response
 

@@ -15,9 +15,16 @@ from pydantic_core import PydanticCustomError
 MAX_ID = 2**63 - 1
 
 
-def check_storable(value: Any, path: str) -> None:
-    """Refuse NUL characters and non-finite numbers at any depth; the error's
-    ``ctx.path`` names the exact place (``attributes.score``)."""
+# How deep an event's attributes may nest. Free-form, but a document nested
+# hundreds of levels deep is no customer's data, and past about 250 levels
+# pydantic's serializer (the payload hash) and orjson (the stored column) refuse
+# it: a 500 where the caller deserves a 422 naming the place.
+MAX_NESTING = 32
+
+
+def check_storable(value: Any, path: str, depth: int = 0) -> None:
+    """Refuse NUL characters, non-finite numbers and nesting past ``MAX_NESTING``
+    at any depth; the error's ``ctx.path`` names the exact place (``attributes.score``)."""
     if isinstance(value, str):
         if "\x00" in value:
             raise PydanticCustomError(
@@ -28,13 +35,20 @@ def check_storable(value: Any, path: str) -> None:
             raise PydanticCustomError(
                 "unstorable", "{path} must be a finite number", {"path": path}
             )
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_storable(key, path)
-            check_storable(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            check_storable(item, f"{path}[{n}]")
+    elif isinstance(value, dict | list):
+        if depth >= MAX_NESTING:
+            raise PydanticCustomError(
+                "too_deep",
+                "nested more than {levels} levels deep",
+                {"path": path, "levels": MAX_NESTING},
+            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                check_storable(key, path)
+                check_storable(item, f"{path}.{key}", depth + 1)
+        else:
+            for n, item in enumerate(value):
+                check_storable(item, f"{path}[{n}]", depth + 1)
 
 
 class LineIn(BaseModel):
