@@ -506,6 +506,49 @@ def test_a_nul_character_in_one_event_is_a_422_naming_its_exact_place(
     assert rows(cafe) == (0, 0, 0, 0)
 
 
+FEE_RULE = {
+    "id": "fee",
+    "when": {"event": "custom", "name": ["membership_fee"], "amount": {"gte": "20.00"}},
+    "effect": {"points_per": {"points": 2, "per": "1.00"}},
+}
+
+
+def test_a_custom_event_with_an_amount_is_scored_and_stored_with_it(
+    client: TestClient, database: Database, clock: FrozenClock, pos_headers: H
+) -> None:
+    """A membership fee carries money: a rule compares on it and earns per unit of it
+    (it used to be read as 0: no rule on a custom event's amount could ever match)."""
+    load_program(database, {**CAFE, "rules": [*CAFE["rules"], FEE_RULE]}, clock)
+
+    def fee(ext: str, amount: str) -> dict[str, Any]:
+        body = {"external_id": ext, "type": "custom", "name": "membership_fee", "amount": amount}
+        return {**body, "member_external_id": "alice"}
+
+    paid = client.post("/v1/events", json=fee("f1", "49.00"), headers=pos_headers)
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["points"] == 98
+    assert (
+        paid.json()["awards"][0]["explanation"]
+        == "98 pts: 2 pts per 1.00 USD on 49.00 USD, rule fee"
+    )
+    small = client.post("/v1/events", json=fee("f2", "10.00"), headers=pos_headers)
+    assert small.status_code == 201, small.text
+    assert small.json()["points"] == 0
+    with database.unit_of_work() as session:
+        stored = session.execute(select(Event.external_id, Event.amount).order_by(Event.id))
+        assert stored.all() == [("f1", 4900), ("f2", 1000)]
+    problem(client.post("/v1/events", json=fee("f3", "1.001"), headers=pos_headers), 422, "amount")
+
+
+def test_a_signup_with_an_amount_is_refused(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    body = {"external_id": "s1", "type": "signup", "member_external_id": "bob", "amount": "5"}
+    response = client.post("/v1/events", json=body, headers=pos_headers)
+    assert problem(response, 422, "amount")["detail"] == "a signup event has no amount"
+    assert rows(cafe) == (0, 0, 0, 0)
+
+
 def _nested(levels: int, opening: str, closing: str) -> str:
     return opening * levels + closing * levels
 

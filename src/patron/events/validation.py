@@ -95,6 +95,14 @@ def check_shape(event: EventIn, currency: str, at: datetime) -> tuple[LineItem, 
             raise InvalidInput("refund_of only goes with type refund", field="refund_of")
         if event.lines:
             raise InvalidInput(f"a {event.type} event has no lines", field="lines")
+        if event.amount is not None:
+            # A custom event may carry money (a membership fee, a gift card): rules
+            # compare on it and earn per unit of it. A sign-up has none; one sent
+            # with an amount was silently read as 0 before.
+            if event.type == "signup":
+                raise InvalidInput("a signup event has no amount", field="amount")
+            if to_minor(event.amount, currency) > MAX_AMOUNT:
+                raise InvalidInput("amount is larger than Patron stores", field="amount")
     return ()
 
 
@@ -128,7 +136,7 @@ def to_facts(
     """The event as the engine sees it; ``lines``: what :func:`check_shape` gave."""
     if lines is None:
         lines = purchase_lines(event, currency) if event.type == "purchase" else ()
-    if event.amount is not None and event.type == "purchase":
+    if event.amount is not None and event.type in ("purchase", "custom"):
         amount = to_minor(event.amount, currency)
     else:
         amount = sum(line.amount for line in lines)
