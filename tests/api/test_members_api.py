@@ -195,6 +195,19 @@ def test_create_bad_input_writes_nothing(
     assert count(database) == 0 and count(database, PointAccount) == 0
 
 
+def test_a_validator_message_reads_as_written(
+    client: TestClient, pos_headers: H, clock: FrozenClock
+) -> None:
+    """Not "birthday: Value error, a birthday ...": pydantic's prefix names a
+    Python exception, nothing the caller did."""
+    body = {"external_id": "ann", "birthday": "2026-03-03"}
+    detail = problem(client.post("/v1/members", json=body, headers=pos_headers), 422, "birthday")
+    assert detail["detail"] == "birthday: a birthday cannot be in the future"
+    assert detail["errors"] == [
+        {"field": "birthday", "message": "a birthday cannot be in the future"}
+    ]
+
+
 @pytest.mark.parametrize("raw", [b"{bad json", b"[1, 2]", b'"x"'])
 def test_create_malformed_body(
     client: TestClient, pos_headers: H, database: Database, raw: bytes

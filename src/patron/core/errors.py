@@ -94,6 +94,11 @@ _HINTS = {"timezone_aware": "end the time with Z (UTC) or an offset such as +01:
 
 
 def with_hint(message: str, error_type: str | None) -> str:
-    """Pydantic's ``message`` for an error of ``error_type``, and what to do about it."""
+    """Pydantic's ``message`` for an error of ``error_type``, and what to do about it.
+
+    The prefix pydantic puts before a validator's own words ("Value error, a
+    birthday cannot be in the future") is dropped: it names Python's exception.
+    """
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     hint = _HINTS.get(error_type or "")
     return f"{message}: {hint}" if hint else message
