@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from patron.core.clock import FrozenClock
 from patron.core.db import Database
@@ -211,6 +213,42 @@ def test_refund_of_spent_points_leaves_debt_repaid_by_later_earnings(
     send(cafe, purchase("o2"))  # earns 16
     b = balance(cafe, member, clock)
     assert (b.balance, b.available, b.debt) == (-44, -44, 44)
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one-batch", "two-batches"])
+def test_an_imported_refund_takes_back_its_purchase_lot_past_that_lots_expiry(
+    cafe: Database, clock: FrozenClock, together: bool
+) -> None:
+    """A year-old purchase refunded ten minutes after it, imported today: its lot
+    is past its expiry date (365 days) but was live when the refund happened. The
+    refund takes it back; it used to become debt, and the expiry job then took
+    the same 66 points again (balance -66 for a purchase that was refunded)."""
+    from patron.ledger.jobs import run_jobs
+    from patron.program.service import require_program
+
+    bought = clock.now() - timedelta(days=400)
+    sale = purchase("o1", occurred_at=bought.isoformat())
+    back = {
+        "external_id": "r1",
+        "type": "refund",
+        "member_external_id": "alice",
+        "refund_of": "o1",
+        "occurred_at": (bought + timedelta(minutes=10)).isoformat(),
+    }
+    results = (
+        send(cafe, sale, back).results
+        if together
+        else [*send(cafe, sale).results, *send(cafe, back).results]
+    )
+    assert [r.points for r in results] == [66, -66]
+    member = results[0].member_id or 0
+    b = balance(cafe, member, clock)
+    assert (b.balance, b.debt) == (0, 0)
+    with cafe.unit_of_work() as session:
+        assert session.scalars(select(PointLot.remaining)).all() == [0]
+        report = run_jobs(session, clock.now(), require_program(session)[1])
+    assert report.expired_points == 0
+    assert (balance(cafe, member, clock).balance, balance(cafe, member, clock).debt) == (0, 0)
 
 
 def test_pending_points_wait_and_then_expire(database: Database, clock: FrozenClock) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -271,6 +272,32 @@ def test_refund_of_the_qualifying_purchase_takes_both_rewards_back(
     ]
     assert balance(shop, anna) == 0
     assert coupons(shop, bob) == [("cancelled", 0, "free-latte")]
+
+
+def test_an_imported_refund_takes_the_bonus_back_from_its_lot_past_that_lots_expiry(
+    shop: Database, clock: FrozenClock
+) -> None:
+    """History imported a year late: the referrer's bonus lot is past its expiry date
+    today but was live when the refund, ten minutes after the purchase, happened.
+    The bonus comes back out of it: no debt, and nothing left for the expiry job to
+    take a second time."""
+    from patron.ledger.jobs import run_jobs
+    from patron.program.service import require_program
+
+    anna, code = member(shop, "anna", first_name="Anna")
+    member(shop, "bob", first_name="Bob")
+    then = clock.now() - timedelta(days=400)
+    one(shop, signup("s1", "bob", code) | {"occurred_at": then.isoformat()})
+    one(shop, buy("o1", "50.00", "bob") | {"occurred_at": (then + timedelta(hours=1)).isoformat()})
+    refund = {"external_id": "r1", "type": "refund", "member_external_id": "bob"}
+    back = then + timedelta(hours=1, minutes=10)
+    one(shop, refund | {"refund_of": "o1", "occurred_at": back.isoformat()})
+    assert [p for p, _ in referral_entries(shop, anna)] == [200, -200]
+    with shop.unit_of_work() as session:
+        debt = session.scalar(select(PointAccount.debt).where(PointAccount.member_id == anna))
+        assert debt == 0
+        run_jobs(session, clock.now(), require_program(session)[1])
+    assert balance(shop, anna) == 0
 
 
 def test_points_already_spent_become_debt_and_a_used_coupon_stays(

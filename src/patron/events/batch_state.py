@@ -312,6 +312,7 @@ class BatchState:
             explanation=explanation,
             at=at,
             program=self.program,
+            as_of=row.occurred_at,
         )
         row.points = -owed
         from patron.events.schemas import AwardOut

@@ -298,14 +298,24 @@ def reverse_points(
     explanation: str,
     at: datetime,
     program: Program | None,
+    as_of: datetime | None = None,
 ) -> LedgerEntry | None:
-    """Take back points a refunded purchase earned; what is already spent becomes debt."""
+    """Take back points a refunded purchase earned; what is already spent becomes debt.
+
+    ``as_of``: when the refund happened, if before ``at`` (an imported history).
+    Which lots are still live, and which pending, is judged then: a purchase
+    refunded within minutes gives back its own lot even when the import runs
+    after that lot's expiry date. Judged at ``at`` instead, the lot would look
+    expired, the refund would become debt, and the expiry job would then take
+    the same points a second time.
+    """
     if points <= 0:
         return None
     account = lock_account(session, member_id)
     member = _member(session, member_id)
+    when = at if as_of is None else min(as_of, at)
     allocations, shortfall = take_for_reversal(
-        _open_lots(session, member, program), points, at, purchase_event_id
+        _open_lots(session, member, program), points, when, purchase_event_id
     )
     entry = LedgerEntry(
         member_id=member_id,

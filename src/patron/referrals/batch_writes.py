@@ -113,6 +113,7 @@ def _take_back(
                 explanation=f"-{{points}} pts: referral bonus taken back: {whose} "
                 f"qualifying purchase {purchase} was refunded",
                 at=at,
+                as_of=refund.occurred_at,
             )
         if coupon_id is not None and not cancel_coupon(session, coupon_id, at):
             kept.append("the referrer's" if whose != "your" else "the referee's")

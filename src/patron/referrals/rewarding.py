@@ -105,8 +105,10 @@ def take_back_points(
     refund_event_id: int,
     explanation: str,
     at: datetime,
+    as_of: datetime | None = None,
 ) -> int:
-    """Reverse a referral credit; returns the points taken back."""
+    """Reverse a referral credit; returns the points taken back. ``as_of``: when
+    the refund that takes it back happened (see ``reverse_points``)."""
     points = session.scalar(select(LedgerEntry.points).where(LedgerEntry.id == entry_id)) or 0
     entry = reverse_points(
         session,
@@ -117,6 +119,7 @@ def take_back_points(
         explanation=explanation.format(points=points),
         at=at,
         program=program,
+        as_of=as_of,
     )
     if entry is not None:
         entry.event_id, entry.rule_id = None, REFERRAL_RULE
