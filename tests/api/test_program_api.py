@@ -293,6 +293,63 @@ def test_simulate_refuses_members_that_do_not_agree(
     assert state(cafe) == before
 
 
+@pytest.mark.parametrize(
+    "part",
+    [
+        {},
+        {"lines": [{"sku": "LATTE", "quantity": 1}]},
+        {"lines": [{"sku": "LATTE", "quantity": 2}, {"sku": "CAKE", "quantity": 1}]},
+    ],
+    ids=["in-full", "a-latte", "every-line"],
+)
+def test_simulate_a_refund_shows_what_it_would_take_back(
+    client: TestClient, cafe: Database, pos_headers: H, read_headers: H, part: dict[str, Any]
+) -> None:
+    """A refund earns nothing but costs the member points: simulate says how many, as
+    ingestion then takes them (it used to answer 0 points, no explanation)."""
+    bought(client, pos_headers, "o1", "a")
+    refund = {"external_id": "r1", "type": "refund", "member_external_id": "a", "refund_of": "o1"}
+    before = state(cafe)
+    simulated = client.post(
+        "/v1/program/simulate", json={"event": {**refund, **part}}, headers=read_headers
+    )
+    assert simulated.status_code == 200, simulated.text
+    assert state(cafe) == before
+    posted = client.post("/v1/events", json={**refund, **part}, headers=pos_headers)
+    assert posted.status_code == 201, posted.text
+    out, real = simulated.json(), posted.json()
+    assert out["points"] == real["points"] < 0
+    assert out["awards"] == real["awards"]
+    assert out["awards"][0]["explanation"].endswith(" of o1")
+
+
+@pytest.mark.parametrize(
+    ("event", "top", "status", "field"),
+    [
+        ({"refund_of": "nope"}, {}, 404, "event.refund_of"),
+        ({"lines": [{"sku": "LATTE", "quantity": 3}]}, {}, 422, "event.lines[0].quantity"),
+        ({}, {"member": {"purchase_count": 3}}, 422, "member"),
+        ({"member_external_id": "stranger"}, {}, 404, "event.member_external_id"),
+    ],
+)
+def test_simulate_a_refund_it_cannot_make(
+    client: TestClient,
+    cafe: Database,
+    pos_headers: H,
+    read_headers: H,
+    event: dict[str, Any],
+    top: dict[str, Any],
+    status: int,
+    field: str,
+) -> None:
+    bought(client, pos_headers, "o1", "a")
+    refund = {"external_id": "r1", "type": "refund", "member_external_id": "a", "refund_of": "o1"}
+    before = state(cafe)
+    body = {"event": {**refund, **event}, **top}
+    problem(client.post("/v1/program/simulate", json=body, headers=read_headers), status, field)
+    assert state(cafe) == before
+
+
 def test_simulate_respects_caps_already_used(
     client: TestClient, database: Database, clock: FrozenClock, pos_headers: H, read_headers: H
 ) -> None:

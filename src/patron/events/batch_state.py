@@ -128,7 +128,7 @@ class BatchState:
             for rule_id, awarded in next(found):
                 state.budgets[rule_id] = awarded
                 state.budgets_stored.add(rule_id)
-        state._load_purchases(session, rows)
+        state.load_purchases(session, rows)
         return state
 
     # -- caps and budgets ---------------------------------------------------
@@ -196,7 +196,8 @@ class BatchState:
         return BudgetClaims(session, self.budget_given, self.budget_limits)
 
     # -- refunds ------------------------------------------------------------
-    def _load_purchases(self, session: Session, rows: list[Row]) -> None:
+    def load_purchases(self, session: Session, rows: list[Row]) -> None:
+        """The stored purchases ``rows``' refunds name, with what is refunded of each."""
         wanted = {r.event.refund_of for r in rows if r.event.type == "refund" and r.event.refund_of}
         if not wanted:
             return
@@ -277,9 +278,11 @@ class BatchState:
             "after": trial.copy(),
         }
 
-    def reverse(self, session: Session, row: Row, at: datetime) -> None:
-        """Take back the points the refunded part of the purchase earned."""
-        assert row.refund is not None and row.event_id is not None
+    def take_back(self, session: Session, row: Row) -> tuple[int, str, int]:
+        """What a checked refund (:meth:`check_refund`) takes back: the points its
+        refunded part earned, their explanation, and the purchase's event id.
+        Reads only: ingestion posts it (:meth:`reverse`), simulation shows it."""
+        assert row.refund is not None
         ref: PurchaseRef = row.refund["ref"]
         purchase_id = (
             ref.event_id if ref.event_id is not None else (ref.row.event_id if ref.row else None)
@@ -303,6 +306,12 @@ class BatchState:
             if owed
             else f"0 pts: {what} of {ref.external_id} (no points to take back)"
         )
+        return owed, explanation, purchase_id
+
+    def reverse(self, session: Session, row: Row, at: datetime) -> None:
+        """Take back the points the refunded part of the purchase earned."""
+        assert row.refund is not None and row.event_id is not None
+        owed, explanation, purchase_id = self.take_back(session, row)
         reverse_points(
             session,
             row.member_id,

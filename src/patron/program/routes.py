@@ -19,7 +19,7 @@ from patron.program.loader import new_program, parse_program, program_from_dict
 from patron.program.models import ProgramVersion
 from patron.program.schema import Program
 from patron.program.service import current_version, save_program, version_summary
-from patron.program.simulate import MemberSketch, simulate
+from patron.program.simulate import MemberSketch, RefundForASketch, simulate
 
 router = APIRouter(prefix="/v1/program", tags=["program"])
 
@@ -108,6 +108,8 @@ def post_simulate(body: SimulateIn, caller: Caller = Depends(require("read"))) -
     with caller.db.unit_of_work() as session:
         try:
             result = simulate(session, body.event, member_id=body.member_id, sketch=body.member)
+        except RefundForASketch:
+            raise
         except InvalidInput as exc:  # the event's problems, named where they sit in this body
             field = f"event.{exc.field}" if exc.field and exc.field != "body" else "event"
             raise InvalidInput(exc.detail, field=field, **exc.extra) from None

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from patron.core.clock import now
 from patron.core.errors import InvalidInput, NotFound
 from patron.core.raw import gather
+from patron.events.batch_state import BatchState
 from patron.events.rows import MemberState, Row
 from patron.events.schemas import EventIn
 from patron.events.validation import check_shape, parse_row, to_facts
@@ -25,6 +26,11 @@ from patron.rules.periods import period_key
 from patron.rules.types import MemberFacts
 from patron.stamps.batch_reads import stamp_batch_loading
 from patron.tiers.batch import tier_facts
+
+
+class RefundForASketch(InvalidInput):
+    """A refund simulated for a described member: the body's ``member`` is to blame,
+    not the event (the route names the event's own fields ``event.*``)."""
 
 
 class MemberSketch(BaseModel):
@@ -61,6 +67,8 @@ def simulate(
     usage: dict[tuple[str, str], int] = {}
     in_event = _member_named(session, event) if named and sketch is None else None
     member_id = member_id or in_event
+    if event.type == "refund":
+        return _refund(session, program, version, event, member_id, sketch)
     if member_id is not None:
         member = session.get(Member, member_id)
         if member is None:
@@ -112,6 +120,50 @@ def simulate(
         "available_at": program.available_at(occurred_at),
         "expires_at": program.expires_at(occurred_at),
         "stamp_cards": _stamps(session, program, row, member_state),
+    }
+
+
+def _refund(
+    session: Session,
+    program: Program,
+    version: int,
+    event: EventIn,
+    member_id: int | None,
+    sketch: MemberSketch | None,
+) -> dict[str, Any]:
+    """What a refund would take back, worked out as ingestion works it out: the
+    points the refunded part of the purchase earned (a refund earns nothing, and
+    answering "0 points" would hide what it costs the member)."""
+    if sketch is not None:
+        raise RefundForASketch(
+            "a refund takes back what its purchase earned: simulate it for the member who "
+            "made the purchase, not a described one",
+            field="member",
+        )
+    if member_id is None:
+        raise NotFound(
+            f"no member with external_id {event.member_external_id}",
+            field="event.member_external_id",
+        )
+    if session.get(Member, member_id) is None:
+        raise NotFound(f"no member with id {member_id}", field="member_id")
+    occurred_at = (event.occurred_at or now()).astimezone(UTC)
+    row = Row(0, event, "", occurred_at, member_id)
+    state = BatchState(program)
+    state.load_purchases(session, [row])
+    try:
+        state.check_refund(row)
+    except NotFound as exc:  # named where it sits in the simulate body
+        raise NotFound(exc.detail, field=f"event.{exc.field}") from None
+    owed, explanation, _ = state.take_back(session, row)
+    return {
+        "program_version": version,
+        "points": -owed,
+        "awards": [{"rule_id": None, "points": -owed, "explanation": explanation}],
+        "skipped": [],
+        "available_at": None,
+        "expires_at": None,
+        "stamp_cards": [],
     }
 
 
