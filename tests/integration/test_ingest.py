@@ -251,6 +251,82 @@ def test_an_imported_refund_takes_back_its_purchase_lot_past_that_lots_expiry(
     assert (balance(cafe, member, clock).balance, balance(cafe, member, clock).debt) == (0, 0)
 
 
+IDLE_120 = {**CAFE, "points": {"pending_days": 0, "expiry": {"policy": "inactivity", "days": 120}}}
+
+
+def test_points_expired_by_inactivity_stay_expired_when_the_member_comes_back(
+    database: Database, clock: FrozenClock
+) -> None:
+    """Away 130 days under a 120-day inactivity policy, back before the expiry job
+    ran: the 66 points expired on day 120. They used to come back, spendable,
+    with the new purchase's 16 (the policy's date is worked out from the last
+    activity, which the purchase moved), and the job then found nothing to expire."""
+    from patron.ledger.jobs import run_jobs
+    from patron.program.service import require_program
+
+    load_program(database, IDLE_120, clock)
+    member = send(database, purchase("o1")).results[0].member_id or 0
+    clock.advance(days=130)
+    assert send(database, purchase("o2")).results[0].points == 16
+    b = balance(database, member, clock)
+    assert (b.available, b.balance) == (16, 82)  # the 66 are expired, the job not yet run
+    with database.unit_of_work() as session:
+        report = run_jobs(session, clock.now(), require_program(session)[1])
+    assert report.expired_points == 66
+    b = balance(database, member, clock)
+    assert (b.available, b.balance) == (16, 16)
+
+
+def test_a_goodwill_grant_to_a_lapsed_member_is_not_expired_on_arrival(
+    database: Database, clock: FrozenClock
+) -> None:
+    """Points granted to a member idle past the policy's days count their own 120
+    days (they used to take the member's old date: expired as they were given)."""
+    from patron.ledger.jobs import run_jobs
+    from patron.ledger.service import adjust
+    from patron.program.service import require_program
+
+    load_program(database, IDLE_120, clock)
+    member = send(database, purchase("o1")).results[0].member_id or 0
+    clock.advance(days=130)
+    with database.unit_of_work() as session:
+        program = require_program(session)[1]
+        adjust(
+            session, member, 50, reason="we miss you", actor="t", at=clock.now(), program=program
+        )
+        report = run_jobs(session, clock.now(), program)
+    assert report.expired_points == 66
+    assert (
+        balance(database, member, clock).available,
+        balance(database, member, clock).balance,
+    ) == (50, 50)
+    clock.advance(days=121)
+    with database.unit_of_work() as session:
+        assert run_jobs(session, clock.now(), require_program(session)[1]).expired_points == 50
+
+
+def test_an_imported_history_expires_what_inactivity_expired_between_its_events(
+    database: Database, clock: FrozenClock
+) -> None:
+    """The same two purchases in one batch, dated 130 days apart: the same outcome
+    as if the job had run every day between them."""
+    from patron.ledger.jobs import run_jobs
+    from patron.program.service import require_program
+
+    load_program(database, IDLE_120, clock)
+    first = clock.now() - timedelta(days=140)
+    results = send(
+        database,
+        purchase("o1", occurred_at=first.isoformat()),
+        purchase("o2", occurred_at=(first + timedelta(days=130)).isoformat()),
+    ).results
+    member = results[0].member_id or 0
+    with database.unit_of_work() as session:
+        report = run_jobs(session, clock.now(), require_program(session)[1])
+    assert report.expired_points == 66
+    assert balance(database, member, clock).balance == 16
+
+
 def test_pending_points_wait_and_then_expire(database: Database, clock: FrozenClock) -> None:
     load_program(
         database,

@@ -251,3 +251,65 @@ def test_ledger_stays_consistent(
             check_invariants(database, clock)
     finally:
         clock_module.set_clock(previous)
+
+
+IDLE = {**PROGRAM, "points": {"pending_days": 3, "expiry": {"policy": "inactivity", "days": 20}}}
+
+
+def _outcome(
+    backend: str, request: pytest.FixtureRequest, program: dict[str, Any], steps: list[Any]
+) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
+    """Each member's (balance, debt) and the points of each entry kind, once every
+    step has run and then the jobs, as of the last step's time."""
+    clock = FrozenClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    previous = clock_module.set_clock(clock)
+    try:
+        with fresh_database(backend, request) as database:
+            load_program(database, program, clock)
+            purchases: list[str] = []
+            for op in steps:
+                apply(database, clock, op, purchases)
+            with database.unit_of_work() as session:
+                run_jobs(session, clock.now(), require_program(session)[1])
+            check_invariants(database, clock)
+            with database.unit_of_work() as session:
+                accounts = session.execute(
+                    select(Member.external_id, PointAccount.balance, PointAccount.debt)
+                    .join(PointAccount, PointAccount.member_id == Member.id)
+                    .order_by(Member.external_id)
+                )
+                kinds = session.execute(
+                    select(LedgerEntry.kind, func.sum(LedgerEntry.points))
+                    .group_by(LedgerEntry.kind)
+                    .order_by(LedgerEntry.kind)
+                )
+                return (
+                    [(str(m), int(b), int(d)) for m, b, d in accounts],
+                    [(str(k), int(p)) for k, p in kinds],
+                )
+    finally:
+        clock_module.set_clock(previous)
+
+
+@example(  # away 25 days under a 20-day inactivity policy, back before any job ran
+    steps=[("earn", "ann", 5000), ("move", 25), ("earn", "ann", 1000), ("spend_all", "ann")]
+)
+@example(  # back exactly on the day the points expire, by spending a goodwill grant
+    steps=[("earn", "ann", 100), ("earn", "ann", 100), ("move", 20.0), ("adjust", "ann", 1)]
+    + [("spend", "ann", 1)]
+)
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(ops, min_size=8, max_size=30))
+@pytest.mark.parametrize("program", [PROGRAM, IDLE], ids=["rolling", "inactivity"])
+def test_when_the_expiry_job_runs_changes_nothing(
+    backend: str, request: pytest.FixtureRequest, program: dict[str, Any], steps: list[Any]
+) -> None:
+    """The same history with the job run whenever the steps say, and with it run
+    after every step: the same balances, debts and entries. (Under an inactivity
+    policy a member back from a long absence before the job ran used to get their
+    expired points back.)"""
+    eager = [s for op in steps for s in (op, ("expire",))]
+    lazy = _outcome(backend, request, program, steps)
+    assert lazy == _outcome(backend, request, program, eager), steps

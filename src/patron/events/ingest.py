@@ -33,14 +33,16 @@ from patron.events.reads import (
     stored_events,
 )
 from patron.events.retries import answer_repeats, sort_out_retries
-from patron.events.rows import Row, event_record
+from patron.events.rows import MemberState, Row, event_record
 from patron.events.schemas import BatchResult, EventIn, Outcome
 from patron.events.validation import check_shape, parse_row, payload_hash, to_facts
 from patron.ledger.posting import (
     ENTRIES,
     AccountState,
     Earning,
+    idle_gap,
     locking_accounts,
+    pin_idle_expiry,
     post_earnings,
 )
 from patron.ledger.schemas import MAX_POINTS
@@ -56,6 +58,7 @@ from patron.stamps.batch_writes import STAMPS, save_stamps, stamp_ids_wanted, wr
 from patron.tiers.batch import TierBatch, member_tier_facts
 
 EVENTS = table_of(Event)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MEMBERS = table_of(Member)
 
 
@@ -215,6 +218,7 @@ class _Batch:
         if self.stamps is not None:
             self.stamps.stamp_ids = self.ids[STAMPS]
         self.accepted: list[Row] = []
+        self.idle_gaps: list[Any] = []  # ledger.posting.IdleGap
         for row in live:
             try:
                 if self.referrals is not None:
@@ -234,8 +238,18 @@ class _Batch:
                 continue
             member = self.members[row.member_id]
             if member.last_activity_at is None or row.occurred_at > member.last_activity_at:
+                self._note_idle_gap(member, row.occurred_at)
                 member.last_activity_at, member.changed = row.occurred_at, True
             self.accepted.append(row)
+
+    def _note_idle_gap(self, member: MemberState, back_at: datetime) -> None:
+        """Under an inactivity policy, a member back after longer away than it
+        allows: what they held expired on the way (``ledger.posting.pin_idle_expiry``).
+        Without any activity yet, each lot's own date counts (no lot is older than
+        the enrolment it follows)."""
+        gap = idle_gap(self.program, member.id, member.last_activity_at or EPOCH, back_at)
+        if gap is not None:
+            self.idle_gaps.append(gap)
 
     def _evaluate(self, row: Row) -> None:
         member = self.members[row.member_id]
@@ -332,6 +346,7 @@ class _Batch:
                 save_stamps(self.stamps, self.session, self.at)
         if claims is not None:
             claims.settle()  # a budget overshot: all of the above undone, BudgetContention
+        pin_idle_expiry(self.session, self.idle_gaps)  # before refunds take from lots
         if self.stamps is not None and not stamped:
             save_stamps(self.stamps, self.session, self.at)
         if self.referrals is not None:  # before the refunds' own (ORM) reversals

@@ -59,6 +59,7 @@ def _members_with_expired_points(
             .join(Member, Member.id == PointLot.member_id)
             .where(
                 PointLot.remaining > 0,
+                PointLot.earned_at <= cutoff,  # as ledger.lots.idle_expiry
                 or_(
                     Member.last_activity_at <= cutoff,
                     Member.last_activity_at.is_(None) & (Member.enrolled_at <= cutoff),
@@ -99,7 +100,7 @@ def _expire_chunk(
     if program is not None and program.points.expiry.policy == "inactivity":
         cutoff = at - timedelta(days=program.points.expiry.days or 0)
         idle = func.coalesce(Member.last_activity_at, Member.enrolled_at) <= cutoff
-        due = or_(due, idle)
+        due = or_(due, idle & (PointLot.earned_at <= cutoff))  # as ledger.lots.idle_expiry
     rows = session.execute(
         select(PointLot.id, PointLot.member_id, PointLot.remaining)
         .join(Member, Member.id == PointLot.member_id)

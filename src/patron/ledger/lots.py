@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from patron.core.errors import InsufficientPoints
 
@@ -113,3 +113,14 @@ def take_expired(lots: Iterable[OpenLot], at: datetime) -> list[Allocation]:
             allocations.append((lot.id, lot.remaining))
             lot.remaining = 0
     return allocations
+
+
+def idle_expiry(
+    expires_at: datetime | None, last_active: datetime, earned_at: datetime, days: int
+) -> datetime:
+    """A lot's expiry under an inactivity policy: ``days`` after the member's last
+    activity, but never sooner than ``days`` after the lot itself was earned (a
+    goodwill grant to a lapsed member is not expired on arrival), and never later
+    than a date the lot already has (``ledger.posting.pin_idle_expiry``)."""
+    deadline = max(last_active, earned_at) + timedelta(days=days)
+    return deadline if expires_at is None or deadline < expires_at else expires_at

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from patron.core.bulk import insert_rows, update_rows
-from patron.core.db import table_of
+from patron.core.db import UTCDateTime, table_of
 from patron.core.ids import reserve_ids
 from patron.core.raw import Ask, Loading, gather, keys_in
+from patron.ledger.lots import idle_expiry
 from patron.ledger.models import LedgerEntry, PointAccount, PointLot
+
+if TYPE_CHECKING:
+    from patron.program.schema import Program
 
 ENTRIES = table_of(LedgerEntry)
 LOTS = table_of(PointLot)
@@ -147,3 +151,72 @@ def post_earnings(
         ],
     )
     return ids
+
+
+@dataclass(frozen=True, slots=True)
+class IdleGap:
+    """A member back at ``back_at`` after more than the inactivity policy's ``days``
+    since their last activity, ``last_active``."""
+
+    member_id: int
+    last_active: datetime
+    back_at: datetime
+    days: int
+
+
+_HELD_BEFORE = select(LOTS.c.id, LOTS.c.member_id, LOTS.c.earned_at, LOTS.c.expires_at).where(
+    LOTS.c.member_id.in_(bindparam("members", expanding=True)), LOTS.c.remaining > 0
+)
+_PIN_EXPIRY = (
+    update(LOTS)
+    .where(LOTS.c.id == bindparam("lot"))
+    .values(expires_at=bindparam("expiry", type_=UTCDateTime()))
+)
+
+
+def pin_idle_expiry(session: Session, gaps: Sequence[IdleGap]) -> None:
+    """Fix the expiry of the lots that expired while their member was away.
+
+    Under an inactivity policy a lot's expiry is not stored: it is worked out
+    when read from the member's last activity (``ledger.lots.idle_expiry``).
+    New activity moves it, so a member away longer than the policy allows who
+    came back before the expiry job ran would have had their expired points
+    back, spendable again, and a history imported in one go (no job between
+    its events) kept every inactivity expiry it should have had. Before the
+    activity moves, each lot that expired on the way gets the date it expired
+    on; the expiry job then expires it like any dated lot.
+    """
+    if not gaps:
+        return
+    by_member: dict[int, list[IdleGap]] = {}
+    for gap in gaps:
+        by_member.setdefault(gap.member_id, []).append(gap)
+    pins = []
+    for lot_id, member_id, earned_at, expires_at in session.execute(
+        _HELD_BEFORE, {"members": sorted(by_member)}
+    ):
+        pinned = expires_at
+        for gap in by_member[member_id]:
+            if earned_at >= gap.back_at:
+                continue
+            expired = idle_expiry(pinned, gap.last_active, earned_at, gap.days)
+            if expired <= gap.back_at:
+                pinned = expired
+        if pinned != expires_at:
+            pins.append({"lot": lot_id, "expiry": pinned})
+    if pins:
+        session.execute(_PIN_EXPIRY, pins)
+
+
+def idle_gap(
+    program: Program | None, member_id: int, last_active: datetime, at: datetime
+) -> IdleGap | None:
+    """The gap activity at ``at`` ends, if it reached the inactivity policy's days
+    (points expire *at* their date, so activity at that very instant is too late).
+    ``last_active``: the member's last activity, or their enrolment."""
+    if program is None or program.points.expiry.policy != "inactivity":
+        return None
+    days = program.points.expiry.days or 0
+    if at >= last_active + timedelta(days=days):
+        return IdleGap(member_id, last_active, at, days)
+    return None

@@ -16,9 +16,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patron.core.errors import Conflict, InsufficientPoints, InvalidInput, NotFound
-from patron.ledger.lots import OpenLot, spend_order, take, take_for_reversal, take_for_spend
+from patron.ledger.lots import (
+    OpenLot,
+    idle_expiry,
+    spend_order,
+    take,
+    take_for_reversal,
+    take_for_spend,
+)
 from patron.ledger.models import LedgerEntry, LotAllocation, PointAccount, PointLot, RuleBudget
-from patron.ledger.posting import AccountState, Earning, post_earnings
+from patron.ledger.posting import (
+    AccountState,
+    Earning,
+    idle_gap,
+    pin_idle_expiry,
+    post_earnings,
+)
 from patron.members.models import Member
 
 if TYPE_CHECKING:
@@ -55,17 +68,16 @@ def ensure_budget_rows(session: Session, rule_ids: list[str]) -> None:
             pass
 
 
-def inactivity_deadline(program: Program | None, member: Member) -> datetime | None:
-    """When the member's points expire under an inactivity policy, else None."""
+def idle_days(program: Program | None) -> int | None:
+    """The inactivity policy's days, or None under another policy."""
     if program is None or program.points.expiry.policy != "inactivity":
         return None
-    days = program.points.expiry.days or 0
-    last = member.last_activity_at or member.enrolled_at
-    return last + timedelta(days=days)
+    return program.points.expiry.days or 0
 
 
 def _open_lots(session: Session, member: Member, program: Program | None) -> list[OpenLot]:
-    deadline = inactivity_deadline(program, member)
+    days = idle_days(program)
+    last = member.last_activity_at or member.enrolled_at
     rows = session.execute(
         select(
             PointLot.id,
@@ -73,14 +85,15 @@ def _open_lots(session: Session, member: Member, program: Program | None) -> lis
             PointLot.available_at,
             PointLot.expires_at,
             PointLot.event_id,
+            PointLot.earned_at,
         )
         .where(PointLot.member_id == member.id, PointLot.remaining > 0)
         .order_by(PointLot.id)
     )
     lots = []
-    for lot_id, remaining, available_at, expires_at, event_id in rows:
-        if deadline is not None and (expires_at is None or deadline < expires_at):
-            expires_at = deadline
+    for lot_id, remaining, available_at, expires_at, event_id, earned_at in rows:
+        if days is not None:
+            expires_at = idle_expiry(expires_at, last, earned_at, days)
         lots.append(OpenLot(lot_id, remaining, available_at, expires_at, event_id))
     return lots
 
@@ -145,12 +158,18 @@ def spendable_points(
     live = (PointLot.available_at <= at) & (
         PointLot.expires_at.is_(None) | (PointLot.expires_at > at)
     )
+    days = idle_days(program)
+    if days is not None:  # as ledger.lots.idle_expiry
+        cutoff = at - timedelta(days=days)
+        active = func.coalesce(Member.last_activity_at, Member.enrolled_at) > cutoff
+        live = live & (active | (PointLot.earned_at > cutoff))
     query = (
         select(
             PointAccount.member_id,
             func.coalesce(func.sum(PointLot.remaining), 0),
             PointAccount.debt,
         )
+        .join(Member, Member.id == PointAccount.member_id)
         .join(
             PointLot,
             (PointLot.member_id == PointAccount.member_id) & live & (PointLot.remaining > 0),
@@ -159,11 +178,6 @@ def spendable_points(
         .where(PointAccount.member_id.in_(member_ids))
         .group_by(PointAccount.member_id, PointAccount.debt)
     )
-    if program is not None and program.points.expiry.policy == "inactivity":
-        cutoff = at - timedelta(days=program.points.expiry.days or 0)
-        query = query.join(Member, Member.id == PointAccount.member_id).where(
-            func.coalesce(Member.last_activity_at, Member.enrolled_at) > cutoff
-        )
     out = {m: int(total) - debt for m, total, debt in session.execute(query)}
     return {m: n for m, n in out.items() if n > 0}
 
@@ -208,6 +222,9 @@ def debit(
     if member.status == "blocked":
         raise Conflict("a blocked member cannot spend points", field="member_id")
     allocations = take_for_spend(_open_lots(session, member, program), points, at, account.debt)
+    gap = idle_gap(program, member_id, member.last_activity_at or member.enrolled_at, at)
+    if gap is not None:  # the spend is activity: what expired on the way stays expired
+        pin_idle_expiry(session, [gap])
     entry = LedgerEntry(
         member_id=member_id,
         kind="spend",

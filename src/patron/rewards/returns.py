@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from patron.ledger.lots import idle_expiry
 from patron.ledger.models import LedgerEntry, LotAllocation, PointAccount, PointLot
-from patron.ledger.service import inactivity_deadline
+from patron.ledger.service import idle_days
 from patron.members.models import Member
 
 if TYPE_CHECKING:
@@ -58,15 +59,16 @@ def return_points(
         .where(LotAllocation.entry_id == spend_entry_id)
         .order_by(LotAllocation.id)
     ).all()
-    deadline = inactivity_deadline(program, member)
+    days = idle_days(program)
+    last = member.last_activity_at or member.enrolled_at
     total = sum(row.points for row in taken)
 
-    def expired(expires_at: datetime | None) -> bool:
-        if deadline is not None and (expires_at is None or deadline < expires_at):
-            expires_at = deadline
+    def expired(expires_at: datetime | None, earned_at: datetime) -> bool:
+        if days is not None:
+            expires_at = idle_expiry(expires_at, last, earned_at, days)
         return expires_at is not None and expires_at <= at
 
-    dead = sum(row.points for row in taken if expired(row.expires_at))
+    dead = sum(row.points for row in taken if expired(row.expires_at, row.earned_at))
     entry = LedgerEntry(
         member_id=member.id,
         kind="reverse",
@@ -80,7 +82,7 @@ def return_points(
     repay = min(account.debt, total - dead)
     dead_lots: list[tuple[PointLot, int]] = []
     for row in taken:
-        gone = expired(row.expires_at)
+        gone = expired(row.expires_at, row.earned_at)
         keep = row.points
         if not gone:
             paid = min(repay, keep)

@@ -27,6 +27,7 @@ from patron.core.errors import Conflict, InsufficientPoints, InvalidInput, NotFo
 from patron.core.money import to_minor
 from patron.core.pagination import Page, paginate
 from patron.ledger.models import PointAccount
+from patron.ledger.posting import idle_gap, pin_idle_expiry
 from patron.members.models import Member
 from patron.rewards import codes
 from patron.rewards.catalogue import return_stock, take_stock
@@ -198,6 +199,9 @@ def redeem(
             available=available,
             cost=reward.cost,
         ) from None
+    gap = idle_gap(program, member_id, holder.last_activity_at or holder.enrolled_at, at)
+    if gap is not None:  # the spend is activity: what expired on the way stays expired
+        pin_idle_expiry(session, [gap])
     values = coupon_values(
         holder.reward_row_id,
         reward,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select, text, update
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from patron.core.db import table_of
 from patron.core.errors import NotFound
-from patron.ledger.lots import OpenLot, take_for_spend
+from patron.ledger.lots import OpenLot, idle_expiry, take_for_spend
 from patron.ledger.models import LedgerEntry, LotAllocation, PointAccount, PointLot
 from patron.members.models import Member
 from patron.rewards.models import Redemption, Reward
@@ -77,7 +77,7 @@ _LOCK_HOLDER = (
     .with_for_update(of=ACCOUNTS)
 )
 _OPEN_LOTS = (
-    select(LOTS.c.id, LOTS.c.remaining, LOTS.c.available_at, LOTS.c.expires_at)
+    select(LOTS.c.id, LOTS.c.remaining, LOTS.c.available_at, LOTS.c.expires_at, LOTS.c.earned_at)
     .where(LOTS.c.member_id == bindparam("member_id"), LOTS.c.remaining > 0)
     .order_by(LOTS.c.id)
 )
@@ -101,15 +101,15 @@ def lock_holder(session: Session, member_id: int, reward_key: str) -> Holder:
 def _open_lots(session: Session, holder: Holder, program: Program | None) -> list[OpenLot]:
     """As ``ledger.service._open_lots``: lots with points left, the inactivity
     deadline applied as an expiry."""
-    deadline = None
+    days = None
     if program is not None and program.points.expiry.policy == "inactivity":
-        last = holder.last_activity_at or holder.enrolled_at
-        deadline = last + timedelta(days=program.points.expiry.days or 0)
+        days = program.points.expiry.days or 0
+    last = holder.last_activity_at or holder.enrolled_at
     rows = session.connection().execute(_OPEN_LOTS, {"member_id": holder.member_id})
     lots = []
-    for lot_id, remaining, available_at, expires_at in rows:
-        if deadline is not None and (expires_at is None or deadline < expires_at):
-            expires_at = deadline
+    for lot_id, remaining, available_at, expires_at, earned_at in rows:
+        if days is not None:
+            expires_at = idle_expiry(expires_at, last, earned_at, days)
         lots.append(OpenLot(lot_id, remaining, available_at, expires_at))
     return lots
 
