@@ -91,6 +91,21 @@ def fresh_database(backend: str, request: pytest.FixtureRequest) -> Iterator[Dat
             shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextmanager
+def shop(
+    backend: str, request: pytest.FixtureRequest, program: dict[str, Any]
+) -> Iterator[tuple[Database, FrozenClock]]:
+    """A fresh database with ``program`` loaded, and the frozen clock the steps move."""
+    clock = FrozenClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    previous = clock_module.set_clock(clock)
+    try:
+        with fresh_database(backend, request) as database:
+            load_program(database, program, clock)
+            yield database, clock
+    finally:
+        clock_module.set_clock(previous)
+
+
 def check_invariants(database: Database, clock: FrozenClock) -> None:
     with database.unit_of_work() as session:
         for account in session.scalars(select(PointAccount)):
@@ -231,26 +246,20 @@ def _owner(session: Any, purchase_ext: str) -> str:
 def test_ledger_stays_consistent(
     backend: str, request: pytest.FixtureRequest, steps: list[tuple[Any, ...]]
 ) -> None:
-    clock = FrozenClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
-    previous = clock_module.set_clock(clock)
-    try:
-        with fresh_database(backend, request) as database:
-            load_program(database, PROGRAM, clock)
-            purchases: list[str] = []
-            for op in steps:
-                apply(database, clock, op, purchases)
-                check_invariants(database, clock)
-            with database.unit_of_work() as session:
-                run_jobs(session, clock.now(), require_program(session)[1])
-                stale = session.scalar(
-                    select(func.count())
-                    .select_from(PointLot)
-                    .where(PointLot.remaining > 0, PointLot.expires_at <= clock.now())
-                )
-            assert stale == 0, "expiry job left expired points in lots"
+    with shop(backend, request, PROGRAM) as (database, clock):
+        purchases: list[str] = []
+        for op in steps:
+            apply(database, clock, op, purchases)
             check_invariants(database, clock)
-    finally:
-        clock_module.set_clock(previous)
+        with database.unit_of_work() as session:
+            run_jobs(session, clock.now(), require_program(session)[1])
+            stale = session.scalar(
+                select(func.count())
+                .select_from(PointLot)
+                .where(PointLot.remaining > 0, PointLot.expires_at <= clock.now())
+            )
+        assert stale == 0, "expiry job left expired points in lots"
+        check_invariants(database, clock)
 
 
 IDLE = {**PROGRAM, "points": {"pending_days": 3, "expiry": {"policy": "inactivity", "days": 20}}}
@@ -261,34 +270,28 @@ def _outcome(
 ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int]]]:
     """Each member's (balance, debt) and the points of each entry kind, once every
     step has run and then the jobs, as of the last step's time."""
-    clock = FrozenClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
-    previous = clock_module.set_clock(clock)
-    try:
-        with fresh_database(backend, request) as database:
-            load_program(database, program, clock)
-            purchases: list[str] = []
-            for op in steps:
-                apply(database, clock, op, purchases)
-            with database.unit_of_work() as session:
-                run_jobs(session, clock.now(), require_program(session)[1])
-            check_invariants(database, clock)
-            with database.unit_of_work() as session:
-                accounts = session.execute(
-                    select(Member.external_id, PointAccount.balance, PointAccount.debt)
-                    .join(PointAccount, PointAccount.member_id == Member.id)
-                    .order_by(Member.external_id)
-                )
-                kinds = session.execute(
-                    select(LedgerEntry.kind, func.sum(LedgerEntry.points))
-                    .group_by(LedgerEntry.kind)
-                    .order_by(LedgerEntry.kind)
-                )
-                return (
-                    [(str(m), int(b), int(d)) for m, b, d in accounts],
-                    [(str(k), int(p)) for k, p in kinds],
-                )
-    finally:
-        clock_module.set_clock(previous)
+    with shop(backend, request, program) as (database, clock):
+        purchases: list[str] = []
+        for op in steps:
+            apply(database, clock, op, purchases)
+        with database.unit_of_work() as session:
+            run_jobs(session, clock.now(), require_program(session)[1])
+        check_invariants(database, clock)
+        with database.unit_of_work() as session:
+            accounts = session.execute(
+                select(Member.external_id, PointAccount.balance, PointAccount.debt)
+                .join(PointAccount, PointAccount.member_id == Member.id)
+                .order_by(Member.external_id)
+            )
+            kinds = session.execute(
+                select(LedgerEntry.kind, func.sum(LedgerEntry.points))
+                .group_by(LedgerEntry.kind)
+                .order_by(LedgerEntry.kind)
+            )
+            return (
+                [(str(m), int(b), int(d)) for m, b, d in accounts],
+                [(str(k), int(p)) for k, p in kinds],
+            )
 
 
 @example(  # away 25 days under a 20-day inactivity policy, back before any job ran
