@@ -40,6 +40,7 @@ from patron.ledger.posting import (
     ENTRIES,
     AccountState,
     Earning,
+    IdleGap,
     idle_gap,
     locking_accounts,
     pin_idle_expiry,
@@ -218,7 +219,7 @@ class _Batch:
         if self.stamps is not None:
             self.stamps.stamp_ids = self.ids[STAMPS]
         self.accepted: list[Row] = []
-        self.idle_gaps: list[Any] = []  # ledger.posting.IdleGap
+        self.idle_gaps: list[IdleGap] = []
         for row in live:
             try:
                 if self.referrals is not None:
