@@ -152,6 +152,22 @@ def test_refund_of_an_unknown_purchase_names_refund_of(
     assert rows(cafe) == before
 
 
+def test_a_refund_naming_what_is_no_purchase_says_what_it_names(
+    client: TestClient, cafe: Database, pos_headers: H
+) -> None:
+    """A refund of a refund (or of a signup) is a 422 saying what the id is, not
+    "no purchase with external_id ..." about an id that exists."""
+    client.post("/v1/events", json=purchase("o1"), headers=pos_headers)
+    assert (
+        client.post("/v1/events", json=refund("r1", "o1"), headers=pos_headers).status_code == 201
+    )
+    before = rows(cafe)
+    response = client.post("/v1/events", json=refund("r2", "r1"), headers=pos_headers)
+    detail = problem(response, 422, "refund_of")["detail"]
+    assert detail == "r1 is a refund event, not a purchase: only purchases are refunded"
+    assert rows(cafe) == before
+
+
 def test_unknown_member_id_is_404(client: TestClient, cafe: Database, pos_headers: H) -> None:
     body = {"external_id": "o1", "type": "purchase", "member_id": 999, "amount": "5.00"}
     problem(client.post("/v1/events", json=body, headers=pos_headers), 404, "member_id")

@@ -105,6 +105,7 @@ class BatchState:
         self.purchases: dict[str, PurchaseRef] = {}  # read, or scored and then refunded
         self.scored_purchases: dict[str, Row] = {}  # this batch's, by external id
         self.touched_purchases: dict[int, PurchaseRef] = {}
+        self.not_purchases: dict[str, str] = {}  # external id -> type, of what refunds name
 
     @classmethod
     def loading(
@@ -201,12 +202,10 @@ class BatchState:
         wanted = {r.event.refund_of for r in rows if r.event.type == "refund" and r.event.refund_of}
         if not wanted:
             return
-        found = {
-            e.id: e
-            for e in session.scalars(
-                select(Event).where(Event.external_id.in_(wanted), Event.type == "purchase")
-            )
-        }
+        named = list(session.scalars(select(Event).where(Event.external_id.in_(wanted))))
+        found = {e.id: e for e in named if e.type == "purchase"}
+        # What a refund names that is no purchase, to say so (not "no purchase with ...").
+        self.not_purchases = {e.external_id: e.type for e in named if e.type != "purchase"}
         earlier: dict[int, list[Any]] = defaultdict(list)
         for refund in session.scalars(select(Event).where(Event.refund_of_id.in_(found))):
             earlier[refund.refund_of_id or 0].append(refund)
@@ -253,6 +252,13 @@ class BatchState:
         ev = row.event
         ref = self._purchase(ev.refund_of or "")
         if ref is None:
+            kind = self.not_purchases.get(ev.refund_of or "")
+            if kind is not None:
+                raise InvalidInput(
+                    f"{ev.refund_of} is a {kind} event, not a purchase: only purchases are "
+                    "refunded",
+                    field="refund_of",
+                )
             raise NotFound(f"no purchase with external_id {ev.refund_of}", field="refund_of")
         if ref.member_id != row.member_id:
             raise InvalidInput("the refunded purchase belongs to another member", field="refund_of")
